@@ -1,0 +1,804 @@
+"""Load a news corpus into a tidy table and clean scraped boilerplate from it.
+
+One row per document: id, outlet, date, title, the cleaned body (``text``), the
+raw text, what cleaning removed (``removed``: rule and text), flags for repaired
+input (HTML stripped, bad UTF-8 replaced, no metadata row), sizes, and every
+metadata column. Inputs: a folder of ``.txt`` files with a metadata table, or a
+``.jsonl``/``.jsonl.gz``/``.csv``/``.parquet`` file with at least ``id`` and
+``text``. Everything is read in chunks (:func:`iter_documents`), so a corpus of
+millions of documents streams; :func:`load_corpus` collects the chunks.
+
+Cleaning follows the usual approach of boilerplate removal for news pages
+(e.g. Kohlschütter et al. 2010, "Boilerplate detection using shallow text
+features"; the CleanEval task, Baroni et al. 2008) at its simplest and most
+auditable: named rules kept as data (``resources/cleaning_rules.yaml``) match
+whole paragraphs (navigation, stamps, captions, bylines, comment forms), spans
+at the start of the body (datelines), and trailers (related links, comment
+forms) to the end. Rules never branch on the outlet. Every removal is logged,
+so cleaned text, title and the log together account for the raw text.
+
+Nothing is dropped silently: a document is either in the table or in
+``df.attrs["rejected"]`` (id, source, reason).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import itertools
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+import yaml
+
+from analysis import segment
+from analysis.config import METADATA, RAW, RESOURCES
+from analysis.errors import InputError
+
+RULES_FILE = RESOURCES / "cleaning_rules.yaml"
+
+#: Metadata captured by cleaning rules: always present as columns (None when absent).
+CAPTURED = ("dateline", "dateline_place", "dateline_agency", "section", "stamp")
+#: Leading columns of the corpus table, in order.
+COLUMNS = (
+    "id", "outlet", "date", "title", "text", "raw_text", "removed", "flags",
+    "n_paragraphs", "n_sentences", "n_words", *CAPTURED, "source",
+)
+UNKNOWN_OUTLET = "unknown"
+
+# ---------------------------------------------------------------------------
+# Rules
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    where: str
+    regex: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Compiled cleaning rules (see ``resources/cleaning_rules.yaml`` for their meaning)."""
+
+    cut: tuple[_Rule, ...]
+    line: tuple[_Rule, ...]
+    inline: tuple[_Rule, ...]
+    title: tuple[_Rule, ...]
+    repeated_name: str
+    teaser_name: str
+    max_words: int
+
+
+def _compile(spec: dict[str, Any], defines: dict[str, str], kind: str) -> _Rule:
+    pats = []
+    for p in spec["patterns"]:
+        for k, v in defines.items():
+            p = p.replace(f"<<{k}>>", v)
+        pats.append(p)
+    # One alternation per rule (one regex call per paragraph); flags like (?i) are
+    # scoped per pattern, and group names get a "__k" suffix since re forbids repeats.
+    scoped = [
+        re.sub(r"\(\?P<(\w+)>", rf"(?P<\1__{k}>", re.sub(r"^\(\?([aiLmsux]+)\)(.*)$", r"(?\1:\2)", p, flags=re.S))
+        for k, p in enumerate(pats)
+    ]
+    body = "|".join(f"(?:{p})" for p in scoped)
+    try:
+        regex = re.compile(body, re.S)
+    except re.error as exc:
+        raise InputError(f"rule {spec['name']!r} has a bad pattern: {exc}", source=str(RULES_FILE)) from None
+    return _Rule(spec["name"], spec.get("where", "any"), regex)
+
+
+@lru_cache(maxsize=8)
+def load_rules(path: str | None = None) -> Rules:
+    """Read and compile the cleaning rules once (cached).
+
+    Args:
+        path: A rules YAML file; None = the shipped ``cleaning_rules.yaml``.
+    """
+    src = Path(path) if path else RULES_FILE
+    spec = yaml.safe_load(src.read_text(encoding="utf-8"))
+    d = spec.get("defines", {})
+    rep = spec.get("repeated", {})
+    return Rules(
+        cut=tuple(_compile(r, d, "cut") for r in spec.get("cut", [])),
+        line=tuple(_compile(r, d, "line") for r in spec.get("line", [])),
+        inline=tuple(_compile(r, d, "inline") for r in spec.get("inline", [])),
+        title=tuple(_compile(r, d, "title") for r in spec.get("title", [])),
+        repeated_name=rep.get("name", "repeated_line"),
+        teaser_name=rep.get("teaser_name", "repeated_teaser"),
+        max_words=int(rep.get("max_words", 20)),
+    )
+
+
+# ---------------------------------------------------------------------------
+# HTML
+
+
+_TAG = re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?|/[A-Za-z][A-Za-z0-9-]*\s*|!--.*?--|!DOCTYPE[^<>]*)>", re.S)
+_BLOCK_TAGS = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr table blockquote section article header footer "
+    "figure figcaption nav aside pre hr dd dt dl main form".split()
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
+
+
+class _HTMLText(HTMLParser):
+    """Text of an HTML fragment with block elements as paragraph breaks (stdlib parser)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.markup: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.markup.append(self.get_starttag_text() or f"<{tag}>")
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_startendtag(self, tag: str, attrs: Any) -> None:
+        self.markup.append(self.get_starttag_text() or f"<{tag}/>")
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.markup.append(f"</{tag}>")
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        (self.markup if self._skip else self.parts).append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.markup.append(f"<!--{data}-->")
+
+
+def strip_html(text: str) -> tuple[str, str]:
+    """Return (text without markup, the markup removed); entities are decoded."""
+    parser = _HTMLText()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts), "".join(parser.markup)
+
+
+# ---------------------------------------------------------------------------
+# Cleaning
+
+
+@dataclass
+class Cleaned:
+    """Result of :func:`clean_text`.
+
+    Attributes:
+        title: The title (given, or the first line of the text), or None.
+        text: The cleaned body, one paragraph per line, paragraphs separated by a blank line.
+        removed: What cleaning removed, in document order: ``{"rule", "text"}``.
+        flags: Repairs made: ``html_stripped``, ``no_title``.
+        meta: Metadata captured by rules (dateline, dateline_place, dateline_agency, section, stamp).
+    """
+
+    title: str | None
+    text: str
+    removed: list[dict[str, str]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+_WS = re.compile(r"\s+")
+_ALNUM = re.compile(r"\w")
+_END_PUNCT = re.compile(r"[.!?…][\"'”’)\]]*$")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def _norm(s: str) -> str:
+    return _WS.sub(" ", s.translate(_QUOTES)).strip().casefold()
+
+
+def _headline_like(p: str, max_words: int) -> bool:
+    return len(p.split()) <= max_words and not _END_PUNCT.search(p)
+
+
+def _capture(m: re.Match[str], meta: dict[str, str]) -> None:
+    """Keep the named groups of a rule match as metadata (first value wins)."""
+    for key, val in m.groupdict().items():
+        name = key.split("__", 1)[0]
+        if val and val.strip() and name not in meta:
+            meta[name] = val.strip()
+
+
+def _clean_title(title: str, rules: Rules, removed: list, meta: dict) -> str:
+    for r in rules.title:
+        m = r.regex.search(title)
+        if m and m.start() > 0:
+            removed.append({"rule": r.name, "text": m.group(0).strip()})
+            _capture(m, meta)
+            title = title[: m.start()] + title[m.end():]
+    return title.strip()
+
+
+def _line_rule(p: str, rules: Rules, head: bool) -> tuple[_Rule, re.Match[str]] | None:
+    for r in rules.line:
+        if r.where == "head" and not head:
+            continue
+        m = r.regex.fullmatch(p)
+        if m:
+            return r, m
+    return None
+
+
+def _inline(p: str, rules: Rules, scope: set[str], log: list, meta: dict) -> str:
+    for r in rules.inline:
+        if r.where not in scope:
+            continue
+        m = r.regex.search(p)
+        while m:
+            removed = m.group(0)
+            if removed.strip():
+                log.append((r.name, removed.strip()))
+            _capture(m, meta)
+            p = p[: m.start()] + (" " if m.start() and m.end() < len(p) and removed[:1].isspace() and removed[-1:].isspace() else "") + p[m.end():]
+            if r.where == "lead":
+                break
+            m = r.regex.search(p, m.start() + 1) if p else None
+    return p
+
+
+def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = None) -> Cleaned:
+    """Separate title and body and remove boilerplate by the named rules.
+
+    Args:
+        raw: The document as scraped (a title line first when ``title`` is None).
+        title: The known title; then a first line repeating it is removed.
+        rules_path: Another rules YAML file (default: the shipped rules).
+
+    Returns:
+        The cleaned document; ``removed`` lists every removal with its rule.
+    """
+    rules = load_rules(rules_path)
+    flags: list[str] = []
+    meta: dict[str, str] = {}
+    # (paragraph index, rule, text): sorted at the end so the log reads in document order
+    log: list[tuple[int, str, str]] = []
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if "<" in text and _TAG.search(text):
+        text, markup = strip_html(text)
+        flags.append("html_stripped")
+        log.append((-1, "html_markup", markup))
+    paras = [_WS.sub(" ", text[s:e]) if "\n" in text[s:e] else text[s:e] for s, e in segment.paragraphs(text)]
+
+    given_title = title.strip() if isinstance(title, str) and title.strip() else None
+    out_title: str | None = None
+    title_removed: list[dict[str, str]] = []
+    if given_title:
+        out_title = _clean_title(given_title, rules, title_removed, meta)
+    title_norm = _norm(out_title) if out_title else None
+
+    kept: list[tuple[int, str]] = []
+    head = True          # nothing of title or body seen yet
+    title_pending = given_title is None
+    title_check = given_title is not None
+    lead_done = False
+    cut_rule: str | None = None
+    for i, p in enumerate(paras):
+        if cut_rule is None:
+            for r in rules.cut:
+                if r.regex.fullmatch(p.strip()):
+                    cut_rule = r.name
+                    break
+        if cut_rule is not None:
+            # inside a trailer: name each paragraph by the most specific rule that fits
+            name = next((r.name for r in rules.cut if r.regex.fullmatch(p.strip())), None)
+            hit = None if name else _line_rule(p.strip(), rules, False)
+            log.append((i, name or (hit[0].name if hit else cut_rule), p.strip()))
+            continue
+        sub: list[tuple[str, str]] = []
+        p = _inline(p, rules, {"any", "head"} if head else {"any"}, sub, meta)
+        stripped = p.strip()
+        hit = _line_rule(stripped, rules, head) if stripped else None
+        if hit:
+            r, m = hit
+            for name, t in sub:
+                log.append((i, name, t))
+            log.append((i, r.name, stripped))
+            _capture(m, meta)
+            continue
+        if not _ALNUM.search(stripped):
+            for name, t in sub:
+                log.append((i, name, t))
+            if stripped:
+                log.append((i, sub[-1][0] if sub else "punctuation", stripped))
+            continue
+        for name, t in sub:
+            log.append((i, name, t))
+        head = False
+        if title_pending:
+            title_pending = False
+            rest = any(_ALNUM.search(q) for q in paras[i + 1:])
+            if rest and len(stripped.split()) <= 30 and not stripped.endswith("."):
+                tr: list[dict[str, str]] = []
+                out_title = _clean_title(stripped, rules, tr, meta)
+                title_removed.extend(tr)
+                continue
+            flags.append("no_title")
+        if title_check:
+            title_check = False
+            if title_norm is not None:
+                cand = _clean_title(stripped, rules, [], meta)
+                if _norm(cand) == title_norm:
+                    log.append((i, "title_repeated", stripped))
+                    continue
+        if not lead_done:
+            lead_done = True
+            lead: list[tuple[str, str]] = []
+            p = _inline(p, rules, {"lead"}, lead, meta)
+            for name, t in lead:
+                log.append((i, name, t))
+            stripped = p.strip()
+        kept.append((i, stripped))
+
+    # Repeated paragraphs: teaser headlines go entirely, repeated sentences keep their first copy.
+    counts: dict[str, int] = {}
+    for _, p in kept:
+        k = _norm(p)
+        counts[k] = counts.get(k, 0) + 1
+    body: list[str] = []
+    if any(c > 1 for c in counts.values()):
+        seen: set[str] = set()
+        for i, p in kept:
+            k = _norm(p)
+            if counts[k] > 1 and _headline_like(p, rules.max_words):
+                log.append((i, rules.teaser_name, p))
+            elif k in seen:
+                log.append((i, rules.repeated_name, p))
+            else:
+                seen.add(k)
+                body.append(p)
+    else:
+        body = [p for _, p in kept]
+
+    log.sort(key=lambda t: t[0])
+    removed = title_removed + [{"rule": r, "text": t} for _, r, t in log]
+    return Cleaned(title=out_title, text="\n\n".join(body), removed=removed, flags=flags, meta=meta)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+class Chunk(NamedTuple):
+    """One step of :func:`iter_documents`: analysed documents and rejections.
+
+    ``len(docs) + len(rejected)`` is the number of input documents the chunk covers,
+    so a pipeline can check that documents in = analysed + rejected.
+    """
+
+    docs: list[dict[str, Any]]
+    rejected: list[dict[str, str]]
+
+
+_WORD = re.compile(r"\w+(?:[-'’.]\w+)*")
+_SURROGATE = re.compile(r"[\udc80-\udcff]")
+_FORMATS = ".txt folder, .jsonl, .jsonl.gz, .csv or .parquet"
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+
+def _fix_surrogates(v: Any) -> tuple[Any, bool]:
+    """Replace undecodable bytes (kept as surrogate escapes) by U+FFFD."""
+    if isinstance(v, str) and _SURROGATE.search(v):
+        return _SURROGATE.sub("\ufffd", v), True
+    return v, False
+
+
+class _Builder:
+    """Cleans records into documents and keeps the state for duplicate checks."""
+
+    def __init__(self, rules_path: str | None = None) -> None:
+        self.rules_path = rules_path
+        self.ids: dict[str, str] = {}
+        # digest of the cleaned body -> (first id, its outlet): 16 bytes a document, not the text
+        self.texts: dict[bytes, tuple[str, str]] = {}
+
+    def build(self, rec: dict[str, Any], source: str, flags: list[str]) -> dict[str, Any] | dict[str, str]:
+        """Return a document dict, or a rejection dict (id, source, reason)."""
+        if "_reason" in rec:
+            return {"id": rec["id"], "source": source, "reason": rec["_reason"]}
+        doc_id = rec.get("id")
+        doc_id = None if _blank(doc_id) else str(doc_id).strip()
+        if doc_id is None:
+            return {"id": "", "source": source, "reason": "missing id"}
+        raw = rec.get("text")
+        if not isinstance(raw, str) or not raw.strip():
+            return {"id": doc_id, "source": source, "reason": "empty text" if _blank(raw) else f"text is not a string ({type(raw).__name__})"}
+        if doc_id in self.ids:
+            return {"id": doc_id, "source": source, "reason": f"duplicate id (first in {self.ids[doc_id]})"}
+        title = rec.get("title")
+        c = clean_text(raw, title=None if _blank(title) else str(title), rules_path=self.rules_path)
+        if not c.text.strip():
+            self.ids[doc_id] = source
+            rules = ", ".join(sorted({r["rule"] for r in c.removed})) or "none"
+            return {"id": doc_id, "source": source, "reason": f"no body text left after cleaning (rules: {rules})"}
+        outlet = UNKNOWN_OUTLET if _blank(rec.get("outlet")) else str(rec["outlet"]).strip()
+        digest = hashlib.blake2b(_WS.sub(" ", c.text).strip().encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        first = self.texts.get(digest)
+        flags = list(flags) + c.flags
+        if first is not None:
+            if first[1] == outlet:
+                self.ids[doc_id] = source
+                return {"id": doc_id, "source": source, "reason": f"duplicate text of {first[0]} (same outlet)"}
+            # the same copy at two outlets is syndication: a real fact for comparisons, so kept
+            flags.append(f"duplicate_text_of:{first[0]}")
+        else:
+            self.texts[digest] = (doc_id, outlet)
+        self.ids[doc_id] = source
+        sents = segment.sentences(c.text)
+        doc = {
+            "id": doc_id,
+            "outlet": outlet,
+            "date": None if _blank(rec.get("date")) else str(rec["date"]).strip(),
+            "title": c.title,
+            "text": c.text,
+            "raw_text": raw,
+            "removed": c.removed,
+            "flags": flags,
+            "n_paragraphs": (sents[-1].paragraph + 1) if sents else 0,
+            "n_sentences": len(sents),
+            "n_words": len(_WORD.findall(c.text)),
+            **{k: c.meta.get(k) for k in CAPTURED},
+            "source": source,
+        }
+        for k, v in rec.items():
+            if k not in doc and k not in ("text",):
+                doc[k] = None if _blank(v) else v
+        return doc
+
+
+def _metadata_table(path: Path) -> dict[str, dict[str, Any]]:
+    """Read a metadata CSV into {id: row}; every column is kept as text."""
+    if not path.exists():
+        raise InputError("metadata table not found", source=str(path))
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read metadata table ({exc.__class__.__name__}: {exc}); expected a UTF-8 CSV with an 'id' column", source=str(path)) from None
+    if "id" not in df.columns:
+        raise InputError(f"metadata table has no 'id' column (columns: {', '.join(df.columns)})", source=str(path))
+    dup = df["id"][df["id"].duplicated()]
+    if len(dup):
+        raise InputError(f"duplicate id {dup.iloc[0]!r} in metadata table; ids must be unique", source=str(path))
+    return {row["id"]: {k: (None if v == "" else v) for k, v in row.items()} for row in df.to_dict("records")}
+
+
+def _find_metadata(folder: Path, metadata: str | Path | None) -> Path | None:
+    if metadata is not None:
+        return Path(metadata)
+    for cand in (folder / "metadata.csv", folder.parent / "metadata.csv"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """UTF-8 text (BOM dropped); undecodable bytes become U+FFFD and the flag is set.
+
+    Replacing rather than rejecting keeps a document whose scrape garbled one
+    character; the ``invalid_utf8_replaced`` flag lets a user find and fix it.
+    """
+    try:
+        return data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8-sig", errors="replace"), True
+
+
+def _read_folder(folder: Path, metadata: str | Path | None, chunk_size: int, b: _Builder) -> Iterator[Chunk]:
+    meta_path = _find_metadata(folder, metadata)
+    table = _metadata_table(meta_path) if meta_path else None
+    return _folder_chunks(folder, meta_path, table, chunk_size, b)
+
+
+def _folder_chunks(folder: Path, meta_path: Path | None, table: dict[str, dict[str, Any]] | None,
+                   chunk_size: int, b: _Builder) -> Iterator[Chunk]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+    by_file: dict[str, dict[str, Any]] = {}
+    rejected: list[dict[str, str]] = []
+    if table is not None:
+        for row in table.values():
+            name = row.get("file") or f"{row['id']}.txt"
+            by_file[name] = row
+        present = {p.name for p in files}
+        for name, row in by_file.items():
+            if name not in present:
+                rejected.append({"id": row["id"], "source": str(meta_path), "reason": f"metadata row without a file: {folder / name} not found"})
+    docs: list[dict[str, Any]] = []
+    for path in files:
+        data = path.read_bytes()
+        row = by_file.get(path.name)
+        flags: list[str] = []
+        if row is None:
+            row = {"id": path.stem}
+            flags.append("no_metadata" if table is None else "no_metadata_row")
+        elif row.get("sha256") and hashlib.sha256(data).hexdigest() != row["sha256"].strip().lower():
+            raise InputError(
+                f"sha256 of {path.name} does not match the metadata table ({row['sha256'][:12]}…); raw files must not be edited: restore the file or fix the table",
+                source=str(meta_path), where=row["id"],
+            )
+        text, bad = _decode(data)
+        if bad:
+            flags.append("invalid_utf8_replaced")
+        rec = {k: v for k, v in row.items() if k != "text"}
+        rec["text"] = text
+        out = b.build(rec, str(path), flags)
+        (docs if "reason" not in out else rejected).append(out)
+        if len(docs) + len(rejected) >= chunk_size:
+            yield Chunk(docs, rejected)
+            docs, rejected = [], []
+    if docs or rejected:
+        yield Chunk(docs, rejected)
+
+
+def _check_columns(cols: list[str], source: str) -> None:
+    missing = [c for c in ("id", "text") if c not in cols]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}; a corpus file needs at least 'id' and 'text' (found: {', '.join(map(str, cols)) or 'none'})", source=source)
+
+
+def _chunks_of(records: Iterator[tuple[dict[str, Any], str, list[str]]], chunk_size: int, b: _Builder,
+               table: dict[str, dict[str, Any]] | None) -> Iterator[Chunk]:
+    docs: list[dict[str, Any]] = []
+    rejected: list[dict[str, str]] = []
+    for rec, source, flags in records:
+        if table is not None:
+            row = table.get(str(rec.get("id")))
+            if row is None:
+                flags = flags + ["no_metadata_row"]
+            else:
+                # the record's own values win; the table fills what it lacks
+                rec = {**{k: v for k, v in row.items() if k not in ("text", "file")}, **{k: v for k, v in rec.items() if not _blank(v) or k == "text"}}
+        out = b.build(rec, source, flags)
+        (docs if "reason" not in out else rejected).append(out)
+        if len(docs) + len(rejected) >= chunk_size:
+            yield Chunk(docs, rejected)
+            docs, rejected = [], []
+    if docs or rejected:
+        yield Chunk(docs, rejected)
+
+
+def _jsonl_records(path: str) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
+    name = "<stdin>" if path == "-" else path
+    if path == "-":
+        fh = sys.stdin.buffer
+    else:
+        fh = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    try:
+        first = True
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            text, bad = _decode(line)
+            where = f"{name}:{lineno}"
+            try:
+                rec = json.loads(text)
+            except json.JSONDecodeError as exc:
+                if first:
+                    raise InputError(f"not JSON lines (invalid JSON: {exc.msg} at column {exc.colno}); expected one object per line with 'id' and 'text'", source=name, where=lineno) from None
+                yield {"id": f"line {lineno}", "text": None, "_reason": f"invalid JSON ({exc.msg} at column {exc.colno})"}, where, []
+                continue
+            if not isinstance(rec, dict):
+                if first:
+                    raise InputError("not JSON lines: each line must be a JSON object with 'id' and 'text'", source=name, where=lineno)
+                yield {"id": f"line {lineno}", "text": None, "_reason": "line is not a JSON object"}, where, []
+                continue
+            if first:
+                _check_columns(list(rec), f"{name}:{lineno}")
+                first = False
+            yield rec, where, (["invalid_utf8_replaced"] if bad else [])
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read ({exc})", source=name) from None
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+
+
+def _csv_records(path: str, chunk_size: int) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
+    try:
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size,
+                             encoding="utf-8", encoding_errors="surrogateescape")
+        row_no = 1
+        for i, df in enumerate(reader):
+            if i == 0:
+                _check_columns(list(df.columns), path)
+            for rec in df.to_dict("records"):
+                row_no += 1
+                flags = []
+                for k, v in rec.items():
+                    v, bad = _fix_surrogates(v)
+                    if bad:
+                        rec[k] = v
+                        if "invalid_utf8_replaced" not in flags:
+                            flags.append("invalid_utf8_replaced")
+                yield rec, f"{path}:{row_no}", flags
+    except pd.errors.EmptyDataError:
+        raise InputError("empty CSV file; expected a header with at least 'id' and 'text'", source=path) from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"cannot parse CSV ({exc})", source=path) from None
+
+
+def _parquet_records(path: str, chunk_size: int) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError variants for non-Parquet files
+        raise InputError(f"not a readable Parquet file ({exc})", source=path) from None
+    _check_columns(pf.schema_arrow.names, path)
+    row_no = 0
+    for batch in pf.iter_batches(batch_size=chunk_size):
+        for rec in batch.to_pylist():
+            row_no += 1
+            yield rec, f"{path}:row {row_no}", []
+
+
+def iter_documents(path: str | Path | None = None, *, chunk_size: int = 1000, metadata: str | Path | None = None,
+                   rules_path: str | None = None) -> Iterator[Chunk]:
+    """Read, clean and check a corpus in chunks, without holding it in memory.
+
+    Args:
+        path: A folder of ``.txt`` files, a ``.jsonl``/``.jsonl.gz``/``.csv``/``.parquet``
+            file, ``-`` for JSON lines on stdin, or None for the seed corpus.
+        chunk_size: Input documents per chunk.
+        metadata: A metadata CSV (``id`` column; ``file`` for folders). Default for a
+            folder: ``FOLDER/metadata.csv`` or ``FOLDER/../metadata.csv``; none is
+            accepted (ids from file names, outlet "unknown", flag ``no_metadata``).
+            For a file input the table fills fields its records lack.
+        rules_path: Another cleaning rules file.
+
+    Yields:
+        :class:`Chunk` ``(docs, rejected)``; documents are dicts with the columns of
+        :data:`COLUMNS` plus metadata; rejections are ``{"id", "source", "reason"}``.
+
+    Raises:
+        InputError: unreadable or unknown format, missing ``id``/``text`` columns,
+            a raw file whose sha256 differs from the metadata table.
+    """
+    # Not a generator itself: bad arguments fail at the call, before any output is opened.
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be positive, got {chunk_size}")
+    b = _Builder(rules_path)
+    if path is None:
+        path, metadata = RAW, (metadata or METADATA)
+    p = str(path)
+    if p != "-" and not Path(p).exists():
+        raise InputError(f"not found; give a {_FORMATS}", source=p)
+    if metadata is not None and not Path(metadata).exists():
+        raise InputError("metadata table not found", source=str(metadata))
+    if p != "-" and Path(p).is_dir():
+        return _read_folder(Path(p), metadata, chunk_size, b)
+    table = _metadata_table(Path(metadata)) if metadata is not None else None
+    low = p.lower()
+    if p == "-" or low.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json.gz", ".ndjson.gz")):
+        records = _jsonl_records(p)
+    elif low.endswith((".csv", ".csv.gz")):
+        records = _csv_records(p, chunk_size)
+    elif low.endswith(".parquet"):
+        records = _parquet_records(p, chunk_size)
+    else:
+        raise InputError(f"unknown format; give a {_FORMATS}", source=p)
+    return _chunks_of(records, chunk_size, b, table)
+
+
+# ---------------------------------------------------------------------------
+# Tables
+
+
+REJECTED_COLUMNS = ("id", "source", "reason")
+
+
+def load_corpus(path: str | Path | None = None, *, metadata: str | Path | None = None,
+                chunk_size: int = 1000) -> pd.DataFrame:
+    """Load and clean a corpus into one row per document.
+
+    Args:
+        path: Any input :func:`iter_documents` accepts; None = the seed corpus
+            (``data/raw`` with ``data/metadata.csv``, sha256 verified).
+        metadata: A metadata CSV (see :func:`iter_documents`).
+        chunk_size: Documents read per step.
+
+    Returns:
+        Columns :data:`COLUMNS` then the metadata columns, sorted by id.
+        ``df.attrs["rejected"]`` holds the rejected documents (id, source, reason).
+    """
+    docs: list[dict[str, Any]] = []
+    rejected: list[dict[str, str]] = []
+    for chunk in iter_documents(path, chunk_size=chunk_size, metadata=metadata):
+        docs.extend(chunk.docs)
+        rejected.extend(chunk.rejected)
+    df = pd.DataFrame(docs)
+    if df.empty:
+        df = pd.DataFrame(columns=list(COLUMNS))
+    extra = [c for c in df.columns if c not in COLUMNS]
+    df = df[list(COLUMNS) + extra].sort_values("id", kind="stable").reset_index(drop=True)
+    df.attrs["rejected"] = pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS))
+    return df
+
+
+def sentence_table(corpus: pd.DataFrame) -> pd.DataFrame:
+    """One row per sentence of the cleaned texts, with offsets into ``text``.
+
+    Args:
+        corpus: A table from :func:`load_corpus` (needs ``id``, ``outlet``, ``text``).
+
+    Returns:
+        Columns id, outlet, paragraph, sentence (index in the document, from 0),
+        start, end, text (``corpus.text[start:end]``).
+    """
+    rows = []
+    for doc_id, outlet, text in zip(corpus["id"], corpus["outlet"], corpus["text"]):
+        for k, s in enumerate(segment.sentences(text)):
+            rows.append((doc_id, outlet, s.paragraph, k, s.start, s.end, text[s.start:s.end]))
+    return pd.DataFrame(rows, columns=["id", "outlet", "paragraph", "sentence", "start", "end", "text"])
+
+
+def removal_table(corpus: pd.DataFrame) -> pd.DataFrame:
+    """One row per removal that cleaning made: id, outlet, rule, text (document order)."""
+    rows = [
+        (doc_id, outlet, r["rule"], r["text"])
+        for doc_id, outlet, removed in zip(corpus["id"], corpus["outlet"], corpus["removed"])
+        for r in removed
+    ]
+    return pd.DataFrame(rows, columns=["id", "outlet", "rule", "text"])
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+#: Keys of one output line of ``python -m analysis corpus`` (the external contract).
+OUTPUT_KEYS = ("id", "outlet", "date", "title", "text", "removed")
+
+
+def cli_corpus(args: Any) -> int:
+    """``python -m analysis corpus --input PATH --output OUT.jsonl [--metadata M] [--rejects R]``.
+
+    Writes one JSON line per analysed document with :data:`OUTPUT_KEYS`: outlet is
+    "unknown" when not known (it is a group label), date and title are null.
+    Each rejected document is reported on stderr (and in ``--rejects`` as JSON lines).
+    """
+    from analysis.io import open_output
+
+    n_docs = n_rej = 0
+    chunks = iter_documents(args.input, metadata=getattr(args, "metadata", None))
+    # read the first chunk before opening any output, so a bad input leaves no empty file
+    first = next(chunks, None)
+    rej_fh = open(args.rejects, "w", encoding="utf-8") if getattr(args, "rejects", None) else None
+    try:
+        with open_output(args.output) as out:
+            for chunk in itertools.chain([first] if first else [], chunks):
+                for d in chunk.docs:
+                    out.write(json.dumps({k: d[k] for k in OUTPUT_KEYS}, ensure_ascii=False) + "\n")
+                n_docs += len(chunk.docs)
+                for r in chunk.rejected:
+                    print(f"rejected {r['id']} ({r['source']}): {r['reason']}", file=sys.stderr)
+                    if rej_fh:
+                        rej_fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+                n_rej += len(chunk.rejected)
+    finally:
+        if rej_fh:
+            rej_fh.close()
+    print(f"corpus: {n_docs} documents written, {n_rej} rejected", file=sys.stderr)
+    return 0
