@@ -1,0 +1,1034 @@
+"""Quotations and reported speech in news text, with who said them.
+
+What it finds: direct quotes (a whole sentence or more in quotation marks), partial
+quotes (quoted words inside the author's sentence) and indirect speech ("X said
+that ..."), each with its cue (the reporting verb or phrase), the source mention and
+the source resolved to the fullest name the article gives it.
+
+Method. A rule-based attributor in the tradition of Pouliquen, Steinberger & Best
+(2007, "Automatic detection of quotations in multilingual news"), Krestel, Bergler &
+Witte (2008, "Minding the source") and the Gender Gap Tracker's quote extractor
+(Asr et al. 2021, PLOS ONE), rebuilt without a dependency parser:
+
+1. quotation marks are paired by a small state machine over straight and curly marks
+   (opening/closing decided from the neighbouring characters), with the newswire
+   convention that a paragraph ending inside a quote continues at the next
+   paragraph's opening mark; doubled or stray marks are absorbed, and an unclosed
+   quote never runs past its paragraph. Single curly quotes (headline style) are
+   paired only where they cannot be apostrophes;
+2. sentences come from :mod:`analysis.segment` (Punkt); reporting cues
+   (``resources/quotes/cues.yaml``) are found with one compiled regex, and the
+   speaker is the noun phrase next to the cue, read off word shapes and the speaker
+   lexicon (``resources/quotes/speakers.yaml``: titles, role nouns, government,
+   media and document heads, states, pronouns with gender and number): "X said",
+   "said X", "X, the Y of Z, said", "according to X", "X was quoted as saying",
+   "Media quoted the statement as saying", "what X described as", ", it added";
+3. indirect speech: the reported clause after "X said (that)", "X stressed that",
+   "According to X,", or before ", X said." / ", according to X."; a partial quote
+   inside such a clause makes the clause one ``partial`` attribution (the quoted
+   words are kept in ``Quote.fragments``);
+4. a coreference step in document order: pronouns go to the most recent earlier
+   source of compatible gender (from titles, role nouns and a first-name list) and
+   number, "it" to the most recent non-person source, a definite description ("the
+   ministry", "the Russian leader") to the most recent source whose mention shares
+   its words, and person names to their fullest form in the article ("Kim" ->
+   "Kim Jong-un").
+
+Why rules and no model: no spaCy or other pretrained pipeline can be installed here,
+and the only annotated quotation data at hand (PolNeAR, Newell et al. 2018) may not be
+redistributed, so no model trained on it can ship. PolNeAR is used only to measure
+(``benchmarks/quotes_eval.py``) and to study errors. Everything a user may want to
+change (cues, titles, role nouns, organisation heads) is data.
+
+speaker_type labels: ``person``, ``government_body`` (ministry, agency, party,
+campaign...), ``state`` (a country or its capital standing for it), ``media`` (news
+agency, newspaper, "state media"), ``document`` (statement, letter, release),
+``anonymous`` (unnamed sources: "officials", "a source").
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from analysis.config import RESOURCES
+from analysis.segment import Sentence, paragraphs, sentences
+
+QUOTES_DIR = RESOURCES / "quotes"
+SPEAKER_TYPES = ("person", "government_body", "state", "media", "document", "anonymous")
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One attribution: quoted or reported content and its source.
+
+    ``text == source_text[start:end]``; quotation marks around the content are not
+    part of it. ``speaker_start``/``speaker_end`` locate the mention that names the
+    source (the named antecedent when the frame has a pronoun), or are None.
+    ``fragments`` are the spans inside quotation marks (for ``partial`` quotes the
+    quoted words inside the reported clause; for ``direct`` the quote itself).
+    """
+
+    start: int
+    end: int
+    text: str
+    kind: str
+    speaker: str | None
+    speaker_start: int | None
+    speaker_end: int | None
+    speaker_type: str | None
+    cue: str | None
+    paragraph: int
+    fragments: tuple[tuple[int, int], ...] = field(default=())
+
+
+# ---------------------------------------------------------------------------- lexicon
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    cue_re: re.Pattern
+    cue_clause: dict[str, str]
+    according_re: re.Pattern
+    quoted_as_re: tuple
+    passive_re: re.Pattern
+    described_re: tuple
+    between: frozenset
+    titles: dict[str, str | None]
+    roles: dict[str, str | None]
+    anonymous: frozenset
+    gov: frozenset
+    media: frozenset
+    documents: frozenset
+    states: frozenset
+    pronouns: dict[str, dict]
+    definite: frozenset
+    indefinite: frozenset
+    first_names: dict[str, str]
+
+
+def _load_yaml(name: str) -> dict:
+    with open(QUOTES_DIR / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _alt(phrases: Iterable[str]) -> str:
+    return "|".join(sorted(phrases, key=len, reverse=True))
+
+
+def _cap_variants(patterns: Iterable[str]) -> list[str]:
+    """Each pattern as written and with a capital first letter (sentence start)."""
+    return [v for p in patterns for v in (p, p[:1].upper() + p[1:])]
+
+
+def _trie_regex(words: Iterable[str]) -> str:
+    """One regex alternation factored as a trie: Python's re tries alternatives one
+    by one, so a flat list of ~250 verb forms is several times slower."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts, opt = [], False
+        for ch in sorted(node):
+            if ch == "":
+                opt = True
+                continue
+            sub = build(node[ch])
+            alts.append((r"\s+" if ch == " " else re.escape(ch)) + sub)
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if opt:
+            body = "(?:" + body + ")?"
+        return body
+
+    return build(trie)
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> _Lexicon:
+    cues = _load_yaml("cues.yaml")
+    spk = _load_yaml("speakers.yaml")
+    clause = {}
+    for info in cues["verbs"].values():
+        for form in info["forms"]:
+            clause[form.lower()] = info["clause"]
+    ph = cues["phrases"]
+    low = lambda xs: frozenset(str(x).lower() for x in xs)  # noqa: E731
+    names = spk.get("first_names") or {}
+    first = {n.lower(): g for g, ns in names.items() for n in ns}
+    return _Lexicon(
+        # verbs are matched in lower case only ("States", "Post" are names, not cues);
+        # patterns start with a literal so re can skip ahead, and the word boundary
+        # before a match is checked in code (a lookbehind would defeat that)
+        cue_re=re.compile("(?:" + _trie_regex(clause) + r")(?![\w'’-])"),
+        cue_clause=clause,
+        according_re=re.compile(r"(?:" + _alt(_cap_variants(ph["according"])) + r")(?!\w)"),
+        quoted_as_re=tuple(re.compile(p + r"(?!\w)") for p in _cap_variants(ph["quoted_as"])),
+        passive_re=re.compile(r"(?:" + _alt(ph["passive"]) + r")(?!\w)"),
+        described_re=tuple(re.compile(p + r"(?!\w)") for p in _cap_variants(ph["described"])),
+        between=low(cues["between"]),
+        titles={str(k).lower().rstrip("."): v for k, v in spk["titles"].items()},
+        roles={str(k).lower(): v for k, v in spk["roles"].items()},
+        anonymous=low(spk["anonymous"]),
+        gov=low(spk["government_heads"]),
+        media=low(spk["media"]),
+        documents=low(spk["documents"]),
+        states=low(spk["states"]),
+        pronouns={str(k).lower(): v for k, v in spk["pronouns"].items()},
+        definite=low(spk["determiners"]["definite"]),
+        indefinite=low(spk["determiners"]["indefinite"]),
+        first_names=first,
+    )
+
+
+# ------------------------------------------------------------------ quotation marks
+
+_MARKS = re.compile(r"[\"“”„«»‘’']")
+_OPEN_D, _CLOSE_D = "“„«", "”»"
+_OPEN_PREV = set(" \t\n([{—–-/:;,") | {"", "\u00a0"}
+_END_PUNCT = ".,;:?!…—–)]}-"
+
+
+@dataclass(slots=True)
+class _Span:
+    cs: int  # content start
+    ce: int  # content end
+    open_at: int
+    close_at: int | None  # None: unclosed, ended at the paragraph end
+    para: int
+
+
+def _role(text: str, i: int) -> str:
+    """'open', 'close' or 'junk' for the double mark at i, from its neighbours."""
+    c = text[i]
+    prev = text[i - 1] if i > 0 else ""
+    nxt = text[i + 1] if i + 1 < len(text) else ""
+    prev_open = prev in _OPEN_PREV or prev in _OPEN_D or prev == '"'
+    next_space = nxt == "" or nxt.isspace()
+    if c in _OPEN_D:
+        return "open"
+    if c in _CLOSE_D:
+        # a closing mark glued to the next word after a space/opener is malformed
+        # ("a “”reaffirmed"): read it as an opener.
+        if prev_open and nxt.isalnum():
+            return "open"
+        return "close"
+    if prev_open and not next_space:
+        return "open"
+    if not prev_open and (next_space or nxt in _END_PUNCT or nxt in "\"”’'"):
+        return "close"
+    return "either"
+
+
+def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int]) -> list[_Span]:
+    out: list[_Span] = []
+    open_at: int | None = None
+    start_para = 0
+    last_para = 0
+
+    def para_of(pos: int) -> int:
+        return max(0, bisect.bisect_right(para_starts, pos) - 1)
+
+    def flush_unclosed() -> None:
+        # unbalanced: end at the last paragraph the quote reached, never beyond
+        nonlocal open_at
+        if open_at is not None:
+            pe = paras[last_para][1] if paras else len(text)
+            if pe > open_at + 1:
+                out.append(_Span(open_at + 1, pe, open_at, None, start_para))
+        open_at = None
+
+    for m in re.finditer(r"[\"“”„«»]", text):
+        i = m.start()
+        p = para_of(i)
+        if open_at is not None and p != last_para:
+            # the quote ran to the end of a paragraph without closing: it continues
+            # only if this paragraph opens with a quotation mark (news convention)
+            if p == last_para + 1 and i == paras[p][0] and text[i] in '"“„«':
+                last_para = p
+                continue
+            flush_unclosed()
+        role = _role(text, i)
+        if role == "either":
+            role = "open" if open_at is None else "close"
+        if role == "open":
+            if open_at is None:
+                open_at, start_para, last_para = i, p, p
+            elif not text[open_at + 1 : i].strip():
+                open_at = i  # doubled opening mark
+            else:
+                # an opener inside an open quote: the first one was stray; restart
+                open_at, start_para, last_para = i, p, p
+        else:
+            if open_at is not None:
+                if text[open_at + 1 : i].strip():
+                    out.append(_Span(open_at + 1, i, open_at, i, start_para))
+                open_at = None
+    if open_at is not None:
+        last_para = para_of(open_at) if last_para < para_of(open_at) else last_para
+        flush_unclosed()
+    return out
+
+
+_SINGLE = re.compile(r"(?<![\w’'])‘(?=\w)([^‘’\n\"“”]{1,150}?[\w.,!?])’(?![\w’‘])")
+_SINGLE_STRAIGHT = re.compile(r"(?<![\w'])'(?=[A-Za-z])([^'\n\"“”]{2,120}?[\w.,!?])'(?![\w'])")
+
+
+def _single_spans(text: str, paras_starts: list[int], taken: list[_Span]) -> list[_Span]:
+    """Single-quoted phrases (headline style) outside double quotes."""
+    out = []
+    for rx in (_SINGLE, _SINGLE_STRAIGHT):
+        for m in rx.finditer(text):
+            s, e = m.start(1), m.end(1)
+            inner = m.group(1)
+            if rx is _SINGLE_STRAIGHT and (inner.count(" ") > 12 or re.search(r"\w'\w", inner)):
+                continue
+            if any(t.open_at <= s and e <= (t.close_at or t.ce) + 1 for t in taken):
+                continue
+            if any(not (e < o.cs - 1 or s > o.ce + 1) for o in out):
+                continue
+            p = max(0, bisect.bisect_right(paras_starts, s) - 1)
+            out.append(_Span(s, e, s - 1, e, p))
+    return out
+
+
+# ------------------------------------------------------------------ tokens and NPs
+
+_TOK = re.compile(r"(?:[A-Z]\.){2,}|\w+(?:[-'’.]\w+)*|[^\w\s]")
+_POSS = re.compile(r"['’]s?$")
+_LEADING_JUNK = frozenset(
+    "but and so yet meanwhile however today also then now still in on at last when while after "
+    "before as if because thus instead later earlier separately since though although where "
+    "what which who that this speaking asked".split()
+)
+_PREPS = frozenset("to in on at of for with by about from during after before over under into via than as".split())
+_CONNECT = frozenset(["of", "for", "de", "al", "bin", "von", "van", "der", "la", "and", "the", "on", "in"])
+
+
+def _is_cap(tok: str) -> bool:
+    return tok[:1].isupper() or (tok[:1].isdigit() and False)
+
+
+def _head_word(tok: str) -> str:
+    return _POSS.sub("", tok.lower())
+
+
+def _lex_noun(word: str, lex: _Lexicon) -> bool:
+    w = word.lower()
+    sg = w[:-1] if w.endswith("s") else w
+    return (
+        w in lex.roles or sg in lex.roles or w in lex.anonymous or w in lex.gov or sg in lex.gov
+        or w in lex.media or w in lex.documents or sg in lex.documents or w in lex.titles
+    )
+
+
+@dataclass(slots=True)
+class _Mention:
+    start: int
+    end: int
+    text: str
+
+
+def _tokens(text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
+    return [(m.group(), lo + m.start(), lo + m.end()) for m in _TOK.finditer(text[lo:hi])]
+
+
+def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | None, bool]:
+    """The noun phrase ending right before ``hi`` (a cue), scanning no further than lo.
+
+    Returns (mention, blocked): blocked is True when a comma or quote sits right
+    before the cue (so the speaker must come after it: "..., said X").
+    """
+    toks = _tokens(text, lo, hi)
+    i = len(toks) - 1
+    while i >= 0 and (toks[i][0].lower() in lex.between or toks[i][0].lower().endswith("ly")):
+        i -= 1
+    if i < 0:
+        return None, True
+    tok = toks[i][0]
+    if tok == ",":
+        # apposition "X, the Y of Z, said": find the comma that opens it
+        k = i - 1
+        while k >= 0 and toks[k][0] not in ",;:\"“”" and i - k < 16:
+            k -= 1
+        if k > 0 and toks[k][0] == "," and i - k > 1:
+            first = toks[k + 1][0]
+            if first.lower() in lex.definite or first.lower() in lex.indefinite or _lex_noun(first, lex) or first.lower() in ("who", "which", "chairman", "president"):
+                m, _ = _np_back(text, lo, toks[k][1], lex)
+                if m is not None:
+                    return m, False
+        return None, True
+    if tok in "\"“”'’":
+        return None, True
+    low = tok.lower()
+    if low in lex.pronouns:
+        return _Mention(toks[i][1], toks[i][2], tok), False
+    head_is_lex = _lex_noun(_head_word(tok), lex)
+    if not (_is_cap(tok) or head_is_lex):
+        return None, False
+    j = i
+    mods = 0
+    while j - 1 >= 0:
+        t = toks[j - 1][0]
+        tl = t.lower()
+        if tl in lex.definite or tl in lex.indefinite or t.isdigit():
+            j -= 1
+            break
+        if _is_cap(t) or t in "-" or (len(t) > 1 and _POSS.search(t) and t[:1].isupper()):
+            j -= 1
+            continue
+        if tl in lex.titles or tl in lex.roles or _lex_noun(tl, lex):
+            j -= 1
+            continue
+        if tl in _CONNECT and j - 2 >= 0 and _is_cap(toks[j - 2][0]) and _is_cap(toks[j][0]):
+            j -= 1
+            continue
+        if head_is_lex and t.isalpha() and t.islower() and mods < 3 and tl not in _PREPS and tl not in lex.between:
+            mods += 1
+            j -= 1
+            continue
+        break
+    while j <= i and (toks[j][0].lower() in _LEADING_JUNK or toks[j][0] in "-" or toks[j][0].lower() in _CONNECT - {"the"}):
+        j += 1
+    if j > i:
+        return None, False
+    s, e = toks[j][1], toks[i][2]
+    return _Mention(s, e, text[s:e]), False
+
+
+def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
+    """The noun phrase starting at ``lo`` ("said the ministry", "said Smith, ...")."""
+    toks = _tokens(text, lo, min(hi, lo + 160))
+    if not toks:
+        return None
+    i = 0
+    if toks[0][0].lower() in lex.pronouns:
+        return _Mention(toks[0][1], toks[0][2], toks[0][0])
+    j = 0
+    if toks[0][0].lower() in lex.definite or toks[0][0].lower() in lex.indefinite:
+        j = 1
+    last = -1
+    k = j
+    while k < len(toks) and k - j < 10:
+        t = toks[k][0]
+        tl = t.lower()
+        if _is_cap(t) or _lex_noun(_head_word(t), lex):
+            last = k
+        elif t == "-" or (tl in _CONNECT and last == k - 1 and k + 1 < len(toks) and _is_cap(toks[k + 1][0])):
+            pass
+        elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and last < k:
+            pass  # a modifier before the head ("a senior official")
+        else:
+            break
+        k += 1
+    if last < 0:
+        return None
+    s, e = toks[i][1], toks[last][2]
+    return _Mention(s, e, text[s:e])
+
+
+# -------------------------------------------------------------- attribution frames
+
+
+@dataclass(slots=True)
+class _Frame:
+    cue: str
+    cue_start: int
+    cue_end: int
+    mention: _Mention | None
+    clause: str  # bare | that | none | according | passive
+
+
+def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]]) -> dict[int, list[_Frame]]:
+    """Cues outside quoted spans, each with its speaker mention, keyed by sentence.
+
+    ``sent_of(pos)`` gives (key, start, end) of the sentence holding pos, or None.
+    """
+    out: dict[int, list[_Frame]] = {}
+    taken: list[tuple[int, int]] = []
+    bstarts = [b[0] for b in blocked]
+
+    def inside(pos: int) -> bool:
+        k = bisect.bisect_right(bstarts, pos) - 1
+        return k >= 0 and blocked[k][0] <= pos < blocked[k][1]
+
+    def overlaps(s: int) -> bool:
+        return any(a <= s < b for a, b in taken)
+
+    def add(key: int, f: _Frame) -> None:
+        out.setdefault(key, []).append(f)
+        taken.append((f.cue_start, f.cue_end))
+
+    def locate(m: re.Match):
+        s = m.start()
+        if s > 0 and (text[s - 1].isalnum() or text[s - 1] in "'’-_"):
+            return None
+        if inside(s) or overlaps(s):
+            return None
+        return sent_of(s)
+
+    for rx in lex.quoted_as_re + lex.described_re:
+        for m in rx.finditer(text):
+            where = locate(m)
+            if where is None:
+                continue
+            raw = m.group("obj")
+            o0 = m.start("obj") + (len(raw) - len(raw.lstrip()))
+            obj = raw.strip()
+            add(where[0], _Frame(m.group(), m.start(), m.end(), _Mention(o0, o0 + len(obj), obj), "none"))
+    for m in lex.passive_re.finditer(text):
+        where = locate(m)
+        if where is not None:
+            men, _ = _np_back(text, where[1], m.start(), lex)
+            add(where[0], _Frame(m.group(), m.start(), m.end(), men, "none"))
+    for m in lex.according_re.finditer(text):
+        where = locate(m)
+        if where is not None:
+            add(where[0], _Frame(m.group(), m.start(), m.end(), _np_fwd(text, m.end(), where[2], lex), "according"))
+    for m in lex.cue_re.finditer(text):
+        where = locate(m)
+        if where is None:
+            continue
+        s, e = m.start(), m.end()
+        cue = m.group()
+        men, blocked_before = _np_back(text, where[1], s, lex)
+        if men is None and blocked_before:
+            men = _np_fwd(text, e, where[2], lex)
+        add(where[0], _Frame(cue, s, e, men, lex.cue_clause.get(re.sub(r"\s+", " ", cue), "none")))
+    for fs in out.values():
+        fs.sort(key=lambda f: f.cue_start)
+    return out
+
+
+# ---------------------------------------------------------------------- resolution
+
+
+@dataclass(slots=True)
+class _Entity:
+    name: str
+    start: int
+    end: int
+    type: str
+    gender: str  # m, f, x (unknown person), n (not a person)
+    plural: bool
+
+
+_NAME_CHAIN = re.compile(r"[A-Z][\w'’.-]*(?:[ \u00a0](?:(?:of|de|bin|al|von|van|der|the)[ \u00a0])?[A-Z][\w'’.-]*)*")
+
+
+def _strip_det(s: str, lex: _Lexicon) -> str:
+    parts = s.split()
+    while parts and parts[0].lower() in lex.definite | lex.indefinite:
+        parts = parts[1:]
+    return " ".join(parts)
+
+
+def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
+    """(speaker_type, gender, plural) of a speaker mention."""
+    low = _POSS.sub("", mention.lower().strip())
+    words = [_head_word(w) for w in re.findall(r"[\w'’.-]+", low)]
+    if not words:
+        return "person", "x", False
+    head = words[-1]
+    first = mention.split()[0].lower() if mention.split() else ""
+    plural = " and " in low or (head.endswith("s") and not head.endswith("ss") and not mention[:1].isupper() and head[:-1] in lex.roles)
+    if low in lex.pronouns:
+        info = lex.pronouns[low]
+        g = info["gender"]
+        return ("person" if g != "n" else "government_body"), g, info["number"] == "pl"
+    stripped = _strip_det(low, lex)
+    if stripped in lex.media or low in lex.media or head in ("agency", "media") and "news" in words or head == "media":
+        return "media", "n", False
+    if stripped in lex.states or low in lex.states:
+        return "state", "n", False
+    if head in lex.documents or stripped in lex.documents:
+        return "document", "n", False
+    if head in lex.gov or stripped in lex.gov or (len(words) > 1 and " ".join(words[-2:]) in lex.gov):
+        return "government_body", "n", plural
+    if head in lex.media:
+        return "media", "n", False
+    if head in lex.anonymous and (first in lex.indefinite or first == head or not mention[:1].isupper() or first in ("some", "many")):
+        return "anonymous", "x", head.endswith("s")
+    if first in lex.indefinite and (head in lex.roles or head[:-1] in lex.roles):
+        return "anonymous", lex.roles.get(head) or "x", head.endswith("s")
+    gender = "x"
+    for w in words:
+        g = lex.titles.get(w) or lex.roles.get(w)
+        if g:
+            gender = g
+    if gender == "x":
+        for w in mention.split():
+            g = lex.first_names.get(w.lower().strip(".,"))
+            if g:
+                gender = g
+                break
+    return "person", gender, plural
+
+
+def _name_chains(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in _NAME_CHAIN.finditer(text)]
+
+
+def _person_core(name: str, lex: _Lexicon) -> list[str]:
+    """Name tokens without titles, roles, determiners or possessive."""
+    toks = [_POSS.sub("", t) for t in name.replace("\u00a0", " ").split()]
+    # "Russian President Vladimir Putin": the name follows the last title word
+    cut = [k for k, t in enumerate(toks) if t.lower().rstrip(".") in lex.titles or t.lower() in lex.roles]
+    if cut and cut[-1] + 1 < len(toks):
+        toks = toks[cut[-1] + 1 :]
+    toks = [t for t in toks if t and t.lower().rstrip(".") not in lex.titles and t.lower() not in lex.roles
+            and t.lower() not in lex.definite and t.lower() not in lex.indefinite]
+    return toks
+
+
+class _Resolver:
+    """Document-order coreference over the sources met so far."""
+
+    def __init__(self, text: str, lex: _Lexicon):
+        self.text = text
+        self.lex = lex
+        self.entities: list[_Entity] = []
+        self._chains: list[tuple[int, int, str]] | None = None
+        self._index: dict[str, list[tuple[int, tuple[str, ...], str]]] | None = None
+
+    @property
+    def chains(self) -> list[tuple[int, int, str]]:
+        if self._chains is None:
+            self._chains = _name_chains(self.text)
+        return self._chains
+
+    @property
+    def person_chains(self) -> dict[str, list[tuple[int, tuple[str, ...], str]]]:
+        """Person-like name chains of the document, indexed by their lower-case tokens."""
+        if self._index is None:
+            lex = self.lex
+            self._index = {}
+            for s, _, chain in self.chains:
+                cc = _person_core(chain, lex)
+                if len(cc) < 2 or len(cc) > 4:
+                    continue
+                cl = tuple(c.lower() for c in cc)
+                if any(c in lex.gov or c in lex.states or c in lex.media for c in cl):
+                    continue
+                for tok in set(cl):
+                    self._index.setdefault(tok, []).append((s, cl, " ".join(cc)))
+        return self._index
+
+    def fullest(self, name: str, pos: int) -> str:
+        core = _person_core(name, self.lex)
+        if not core or len(core) > 4:
+            return " ".join(core) if core else name
+        n = len(core)
+        low = tuple(c.lower() for c in core)
+        best, best_rank = None, (n, 0)
+        for s, cl, full in self.person_chains.get(low[0], ()):
+            if len(cl) <= n or not any(cl[k : k + n] == low for k in range(len(cl) - n + 1)):
+                continue
+            rank = (len(cl), -abs(pos - s) if s < pos else -abs(pos - s) - len(self.text))
+            if best is None or rank > best_rank:
+                best, best_rank = full, rank
+        return best or " ".join(core)
+
+    def add(self, name: str, start: int, end: int, typ: str, gender: str, plural: bool) -> _Entity:
+        ent = _Entity(name, start, end, typ, gender, plural)
+        self.entities.append(ent)
+        return ent
+
+    def _chain_person(self, pos: int, gender: str) -> _Entity | None:
+        """The nearest person-like name before pos (titles or two capitalised words)."""
+        lex = self.lex
+        idx = bisect.bisect_left(self.chains, (pos,))
+        for s, e, chain in reversed(self.chains[max(0, idx - 30) : idx]):
+            core = _person_core(chain, lex)
+            if len(core) < 2 or len(core) > 4:
+                continue
+            typ, g, _ = _classify(chain, lex)
+            if typ != "person":
+                continue
+            low = chain.lower()
+            if any(w in lex.states or w in lex.gov for w in low.split()):
+                continue
+            if gender in ("m", "f") and g in ("m", "f") and g != gender:
+                continue
+            return _Entity(self.fullest(chain, s), s, e, "person", g, False)
+        return None
+
+    def resolve(self, men: _Mention) -> tuple[str, int, int, str]:
+        """(speaker, start, end, speaker_type) for a frame's mention; registers it."""
+        lex = self.lex
+        raw = men.text.strip().strip(",")
+        low = raw.lower()
+        if low in lex.pronouns:
+            info = lex.pronouns[low]
+            g, pl = info["gender"], info["number"] == "pl"
+            for ent in reversed(self.entities):
+                if ent.start >= men.start:
+                    continue
+                if g == "n" and ent.type == "person":
+                    continue
+                if g in ("m", "f") and (ent.type != "person" or ent.plural or ent.gender in ("m", "f") and ent.gender != g):
+                    continue
+                if pl and not (ent.plural or ent.type in ("government_body", "state", "anonymous", "media")):
+                    continue
+                if not pl and ent.plural:
+                    continue
+                if g in ("m", "f") and ent.gender == "x":
+                    ent.gender = g
+                return ent.name, ent.start, ent.end, ent.type
+            if g in ("m", "f", "x") and not pl:
+                ent = self._chain_person(men.start, g)
+                if ent is not None:
+                    self.entities.append(ent)
+                    return ent.name, ent.start, ent.end, ent.type
+            return raw, men.start, men.end, ("anonymous" if g != "n" else "government_body")
+        typ, gender, plural = _classify(raw, lex)
+        words = raw.split()
+        first = words[0].lower() if words else ""
+        if first in lex.definite and not raw[len(words[0]) :].strip()[:1].isupper() or first in lex.definite and typ != "person":
+            # "the ministry", "the Russian leader": the latest source sharing its words
+            content = {_head_word(w) for w in words[1:]} - lex.definite - {"of", "the", "and"}
+            head = _head_word(words[-1]) if words else ""
+            for ent in reversed(self.entities):
+                if ent.start >= men.start:
+                    continue
+                ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
+                ctx_words = set(re.findall(r"[a-z]+", ctx))
+                if head in ctx_words and (ent.type == typ or typ == "person" and ent.type == "person"):
+                    return ent.name, ent.start, ent.end, ent.type
+                if typ == "person" and ent.type == "person" and content & ctx_words and len(content & ctx_words) >= max(1, len(content) - 1):
+                    return ent.name, ent.start, ent.end, ent.type
+            self.add(raw, men.start, men.end, typ, gender, plural)
+            return raw, men.start, men.end, typ
+        name = raw
+        if typ == "person" and raw[:1].isupper():
+            name = self.fullest(raw, men.start)
+            # a later mention of a known person: reuse its entity (keeps gender)
+            for ent in reversed(self.entities):
+                if ent.type == "person" and ent.name == name:
+                    ent2 = self.add(name, men.start, men.end, typ, gender if gender != "x" else ent.gender, plural)
+                    return name, men.start, men.end, ent2.type
+        elif typ != "anonymous":
+            name = _POSS.sub("", raw) if raw[:1].isupper() else raw
+        self.add(name, men.start, men.end, typ, gender, plural)
+        return name, men.start, men.end, typ
+
+
+# ------------------------------------------------------------------------ extraction
+
+_TRAIL = " \t\n.,;:!?\"“”'’—–-"
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s] in " \t\n,;:\"“”—–":
+        s += 1
+    while e > s and text[e - 1] in _TRAIL:
+        e -= 1
+    return s, e
+
+
+def _sent_index(starts: list[int], pos: int) -> int:
+    return max(0, bisect.bisect_right(starts, pos) - 1)
+
+
+def extract_quotes(text: str) -> list[Quote]:
+    """Find the quotations and reported speech in ``text``, with their speakers.
+
+    Args:
+        text: One article (plain text; one paragraph per line or blank-line blocks).
+
+    Returns:
+        Quotes in text order, non-overlapping; offsets index into ``text``.
+    """
+    if not text or not text.strip():
+        return []
+    lex = _lexicon()
+    paras = [(p.start, p.end) for p in paragraphs(text)]
+    para_starts = [p[0] for p in paras]
+    spans = _double_spans(text, paras, para_starts)
+    spans += _single_spans(text, para_starts, spans)
+    spans.sort(key=lambda sp: sp.cs)
+    blocked = [(sp.open_at, (sp.close_at if sp.close_at is not None else sp.ce) + 1) for sp in spans]
+    resolver = _Resolver(text, lex)
+
+    # sentences only where needed: Punkt is the costliest step, and a paragraph with
+    # no quotation mark and no cue holds no attribution
+    wanted = {max(0, bisect.bisect_right(para_starts, sp.open_at) - 1) for sp in spans}
+    for rx in (lex.cue_re, lex.according_re):
+        for m in rx.finditer(text):
+            wanted.add(max(0, bisect.bisect_right(para_starts, m.start()) - 1))
+    sents = []
+    for pi in sorted(wanted):
+        if pi >= len(paras):
+            continue
+        ps, pe = paras[pi]
+        sents.extend(Sentence(ps + x.start, ps + x.end, pi) for x in sentences(text[ps:pe]))
+    if not sents:
+        return []
+    sent_starts = [s.start for s in sents]
+
+    def sent_of(pos: int):
+        k = _sent_index(sent_starts, pos)
+        st = sents[k]
+        return (k, st.start, st.end) if st.start <= pos < st.end else None
+
+    fmap = _frames(text, lex, sent_of, blocked)
+    frames_by_sent: list[list[_Frame]] = [fmap.get(k, []) for k in range(len(sents))]
+
+    items: list[dict[str, Any]] = []  # candidate quotes before resolution, text order
+
+    # 1. quoted spans: direct or partial, with the adjacent frame
+    for sp in spans:
+        cs, ce = _trim(text, sp.cs, sp.ce)
+        if ce <= cs:
+            continue
+        si = _sent_index(sent_starts, sp.open_at)
+        sj = _sent_index(sent_starts, max(sp.ce - 1, sp.open_at))
+        s_lo = sents[si].start if sents else 0
+        s_hi = sents[sj].end if sents else len(text)
+        after = sp.close_at + 1 if sp.close_at is not None else sp.ce
+        # text around the quote in its sentence(s), cut at neighbouring quotes
+        pre_lo = max([b[1] for b in blocked if b[1] <= sp.open_at] + [s_lo])
+        post_hi = min([b[0] for b in blocked if b[0] >= after] + [max(s_hi, after)])
+        if after >= s_hi and sj + 1 < len(sents) and sents[sj + 1].paragraph == sents[sj].paragraph:
+            # closing mark after the sentence end: "“A.” He said." keeps "He said" out
+            pass
+        pre = text[pre_lo : sp.open_at]
+        post = text[after:post_hi]
+        frame = None
+        cand = [f for k in range(si, sj + 1) for f in frames_by_sent[k]]
+        post_frames = [f for f in cand if after <= f.cue_start < post_hi and f.mention is not None]
+        pre_frames = [f for f in cand if pre_lo <= f.cue_start < sp.open_at and f.mention is not None]
+        if post_frames and len(_TOK.findall(text[after : post_frames[0].cue_start])) <= 8:
+            frame = post_frames[0]
+        elif pre_frames:
+            frame = pre_frames[-1]
+        elif post_frames:
+            frame = post_frames[0]
+        content = text[cs:ce]
+        starts_sentence = (not pre.strip() or pre.rstrip()[-1:] in ":," or (frame in pre_frames and pre.strip() and pre.rstrip()[-1:] not in "a")) and (content[:1].isupper() or content[:1].isdigit() or content[:1] in "…." )
+        ends_sentence = (not post.strip() or post.lstrip()[:1] in ",.?!" or frame in post_frames) and (
+            content[-1:] in ".?!," or text[ce: after].strip(" \"“”'’")[:1] in (".", "?", "!", ",") or not post.strip(" .,!?") or frame in post_frames
+        )
+        kind = "direct" if starts_sentence and ends_sentence else "partial"
+        if kind == "partial" and frame is not None and pre_lo < sp.open_at:
+            # the frame must govern the quote: for a partial quote the cue comes first
+            pass
+        items.append({"start": cs, "end": ce, "kind": kind, "frame": frame, "para": sp.para,
+                      "fragments": ((cs, ce),), "sent": si, "sent_end": sj})
+
+    # 2. indirect speech: the reported clause of each clause-taking frame
+    covered = [(it["start"], it["end"]) for it in items if it["kind"] == "direct"]
+    for k, st in enumerate(sents):
+        for f in frames_by_sent[k]:
+            if f.mention is None or f.clause == "none":
+                continue
+            span = _reported_clause(text, st.start, st.end, f, lex)
+            if span is None:
+                continue
+            cs, ce = span
+            if ce - cs < 12:
+                continue
+            if any(not (ce <= a or cs >= b) for a, b in covered):
+                # a direct quote already covers that content
+                continue
+            inner = [it for it in items if it["kind"] == "partial" and cs <= it["start"] and it["end"] <= ce + 2]
+            cross = [it for it in items if it["kind"] == "partial" and it not in inner and not (ce <= it["start"] or cs >= it["end"])]
+            if cross:
+                # a quoted span straddles the clause edge: extend the clause over it
+                cs = min([cs] + [it["start"] for it in cross])
+                ce = max([ce] + [it["end"] for it in cross])
+                inner += cross
+            for it in inner:
+                items.remove(it)
+            kind = "partial" if inner else "indirect"
+            frags = tuple(fr for it in inner for fr in it["fragments"])
+            items.append({"start": cs, "end": ce, "kind": kind, "frame": f, "para": st.paragraph,
+                          "fragments": frags, "sent": k, "sent_end": k})
+            covered.append((cs, ce))
+            break  # one attribution per sentence
+
+    items.sort(key=lambda it: it["start"])
+    # 3. drop overlaps (keep the earlier, longer)
+    kept: list[dict[str, Any]] = []
+    for it in items:
+        if kept and it["start"] < kept[-1]["end"]:
+            if it["end"] - it["start"] > kept[-1]["end"] - kept[-1]["start"] and kept[-1]["kind"] != "direct":
+                kept[-1] = it
+            continue
+        kept.append(it)
+
+    # 4. speakers in document order; a frameless direct quote inherits the speaker of
+    # the quote just before it (same or previous paragraph), or takes the frame of
+    # the sentence that follows it ("“A.” \n He said.").
+    out: list[Quote] = []
+    prev: Quote | None = None
+    for n, it in enumerate(kept):
+        f = it["frame"]
+        spk = (None, None, None, None)
+        cue = None
+        if f is None and it["kind"] == "partial":
+            f = _sentence_frame(frames_by_sent[it["sent"]], it["start"])
+            if f is None:
+                f = _subject_frame(text, sents[it["sent"]].start, it["start"], lex)
+        if f is not None and f.mention is not None:
+            spk = resolver.resolve(f.mention)
+            cue = f.cue if f.clause != "subject" else None
+        elif it["kind"] == "direct" and prev is not None and prev.speaker and it["para"] - prev.paragraph <= 1:
+            spk = (prev.speaker, prev.speaker_start, prev.speaker_end, prev.speaker_type)
+            cue = prev.cue
+        elif it["kind"] == "direct":
+            nxt = it["sent_end"] + 1
+            if nxt < len(sents):
+                for g in frames_by_sent[nxt]:
+                    if g.mention is not None and g.clause != "according" and len(_TOK.findall(text[sents[nxt].start : g.cue_start])) <= 4:
+                        spk = resolver.resolve(g.mention)
+                        cue = g.cue
+                        break
+        q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], spk[0], spk[1], spk[2],
+                  spk[3], cue, it["para"], it["fragments"])
+        out.append(q)
+        if q.kind == "direct" or q.speaker:
+            prev = q
+    return out
+
+
+def _sentence_frame(frames: list[_Frame], pos: int) -> _Frame | None:
+    """The frame governing a partial quote: the nearest cue before it, else after."""
+    before = [f for f in frames if f.cue_start < pos and f.mention is not None]
+    if before:
+        return before[-1]
+    after = [f for f in frames if f.cue_start >= pos and f.mention is not None]
+    return after[0] if after else None
+
+
+def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
+    """The named subject opening a sentence, as the source of a frameless partial quote
+    ("North Korea marked ..., casting ties as “new strategic height”")."""
+    m = _NAME_CHAIN.match(text, lo, hi)
+    if m is None:
+        return None
+    name = m.group()
+    if name.split()[0].lower() in _LEADING_JUNK or name.lower() in lex.definite:
+        return None
+    typ, _, _ = _classify(name, lex)
+    nxt = text[m.end() : m.end() + 40]
+    if typ == "person" and len(name.split()) < 2:
+        return None
+    if not re.match(r"\s+(?:on \w+ |also |has |had |have |\w+ly )?[a-z]+(?:ed|s)\b", nxt):
+        return None
+    return _Frame("", m.start(), m.start(), _Mention(m.start(), m.end(), name), "subject")
+
+
+_THAT = re.compile(r"\bthat\b", re.I)
+
+
+def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> tuple[int, int] | None:
+    """Span of the clause a frame reports, inside the sentence [lo, hi)."""
+    men = f.mention
+    assert men is not None
+    if f.clause == "according":
+        if f.cue_start - lo < 3:
+            # "According to X, CLAUSE"
+            comma = text.find(",", men.end, hi)
+            if comma < 0 or comma - men.end > 60:
+                return None
+            s, e = _trim(text, comma + 1, hi)
+            return (s, e) if e > s else None
+        # "CLAUSE, according to X"
+        s, e = _trim(text, lo, f.cue_start)
+        return (s, e) if e > s else None
+    speaker_before = men.end <= f.cue_start
+    if speaker_before:
+        # the speaker must start the clause region: "X said ..." not "..., X said"
+        pre = text[lo : men.start]
+        if pre.strip() and not pre.rstrip().endswith((",", ":")) or (pre.strip() and pre.count(",") >= 1 and len(pre.split()) > 6):
+            # "CLAUSE, X said." — frame at the end of the sentence
+            tail = text[f.cue_end : hi]
+            if re.fullmatch(r"[\s,.]*(?:(?:in|on|at|to|during|with|after|last|this|late|early|earlier|on)\b[^,;]{0,60})?[\s.,”\"]*", tail) and pre.rstrip().endswith(","):
+                s, e = _trim(text, lo, pre.rstrip().rfind(",") + lo)
+                return (s, e) if e > s else None
+            if not pre.rstrip().endswith((",", ":")):
+                # speaker mid-sentence, e.g. "The plan, which X said ..." — reported
+                # clause after the cue if introduced by "that"
+                pass
+        rest_lo = f.cue_end
+        window = text[rest_lo : min(hi, rest_lo + 90)]
+        m = _THAT.search(window)
+        if m and "“" not in window[: m.start()] and '"' not in window[: m.start()] and len(window[: m.start()].split()) <= 8:
+            s, e = _trim(text, rest_lo + m.end(), hi)
+            return (s, e) if e > s else None
+        if f.clause == "bare":
+            s, e = _trim(text, rest_lo, hi)
+            words = text[s:e].split()
+            if len(words) >= 4 and words[0].lower() not in _PREPS and words[0].lower() not in ("it", "so", "this"):
+                return s, e
+            return None
+        return None
+    # inverted "..., said X." : the clause is before the cue
+    pre = text[lo : f.cue_start].rstrip()
+    if pre.endswith(","):
+        s, e = _trim(text, lo, lo + len(pre) - 1)
+        return (s, e) if e > s else None
+    return None
+
+
+# -------------------------------------------------------------------- tables and CLI
+
+_COLUMNS = ["id", "outlet", "quote", "kind", "speaker", "speaker_type", "cue", "paragraph",
+            "start", "end", "speaker_start", "speaker_end"]
+
+
+def quotes_table(corpus: "Any") -> "Any":
+    """One row per quote in a corpus.
+
+    Args:
+        corpus: DataFrame with columns ``id``, ``text`` and optionally ``outlet``
+            (as returned by :func:`analysis.corpus.load_corpus`).
+
+    Returns:
+        DataFrame with columns id, outlet, quote, kind, speaker, speaker_type, cue,
+        paragraph, start, end, speaker_start, speaker_end (offsets into ``text``).
+    """
+    import pandas as pd
+
+    rows = []
+    outlets = corpus["outlet"] if "outlet" in corpus.columns else ["unknown"] * len(corpus)
+    for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
+        for q in extract_quotes(text if isinstance(text, str) else ""):
+            rows.append({"id": doc_id, "outlet": outlet, "quote": q.text, "kind": q.kind, "speaker": q.speaker,
+                         "speaker_type": q.speaker_type, "cue": q.cue, "paragraph": q.paragraph, "start": q.start,
+                         "end": q.end, "speaker_start": q.speaker_start, "speaker_end": q.speaker_end})
+    df = pd.DataFrame(rows, columns=_COLUMNS)
+    for col in ("speaker_start", "speaker_end"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+_CLI_KEYS = ("start", "end", "text", "kind", "speaker", "speaker_start", "speaker_end", "speaker_type", "cue")
+
+
+def quote_record(q: Quote) -> dict[str, Any]:
+    """The CLI's JSON form of a quote."""
+    d = asdict(q)
+    return {k: d[k] for k in _CLI_KEYS}
+
+
+def cli_quotes(args: Any) -> int:
+    """``python -m analysis quotes --input IN.jsonl --output OUT.jsonl``: one line per input."""
+    from analysis.io import read_jsonl, write_jsonl
+
+    records = ({"id": rec["id"], "quotes": [quote_record(q) for q in extract_quotes(rec["text"])]}
+               for rec in read_jsonl(args.input))
+    write_jsonl(records, args.output)
+    return 0
