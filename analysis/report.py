@@ -282,9 +282,9 @@ def _exporter():
     )
 
 
-def render_html(nb: Any, *, nav: str = "") -> str:
-    """Render a notebook node to a self-contained HTML page without code."""
-    body, _ = _exporter().from_notebook_node(nb)
+def render_html(nb: Any, *, nav: str = "", title: str = "outlet-lens") -> str:
+    """Render a notebook node to a self-contained HTML page without code, titled ``title``."""
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     return postprocess(body, nav=nav)
 
 
@@ -400,7 +400,8 @@ def build_report(corpus: str | Path | None = None, out: str | Path | None = None
         title, desc = describe(nb)
         name = nb_path.stem + ".html"
         nav = '<p class="report-nav"><a href="index.html">&larr; All pages</a></p>'
-        (out / name).write_text(render_html(nb, nav=nav), encoding="utf-8")
+        page = render_html(nb, nav=nav, title=f"{title or nb_path.stem} · outlet-lens")
+        (out / name).write_text(page, encoding="utf-8")
         pages.append(Page(nb_path.name, name, title or nb_path.stem, desc, ok, error))
     (out / "index.html").write_text(_index_html(pages, corpus=corpus_arg, group_by=group_by), encoding="utf-8")
     return pages
