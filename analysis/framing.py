@@ -445,3 +445,361 @@ def relay_summary(relayed: pd.DataFrame, groups: Iterable[str]) -> pd.DataFrame:
     return out.astype({"relayed_passages": "int64", "relayed_words": "int64"})
 
 
+
+
+# ------------------------------------------------------------------ the comparison
+
+#: Columns of :func:`compare`, in order (the CLI's CSV contract is a prefix-free subset).
+SUMMARY_COLUMNS = [
+    "group", "documents", "words", "quotes", "quoted_words", "quoted_word_share", "top_speakers",
+    "top_affiliation", "own_voice_sentiment", "own_voice_sentiment_low", "own_voice_sentiment_high",
+    "quoted_voice_sentiment", "quoted_voice_sentiment_low", "quoted_voice_sentiment_high",
+    "neutral_cues_per_1k_words", "endorsing_cues_per_1k_words", "distancing_cues_per_1k_words",
+    "naming", "leading_frames", "relayed_passages", "relayed_word_share",
+]
+
+
+def _union_words(text: str, spans: Iterable[tuple[int, int]]) -> int:
+    """Words inside the union of character spans (overlapping quotations count once)."""
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return sum(count_words(text[s:e]) for s, e in merged)
+
+
+def quote_summary(corpus: pd.DataFrame, quotes: pd.DataFrame, *, group_by: str = "outlet",
+                  top: int = 3) -> pd.DataFrame:
+    """Per group: quotes, quoted words (direct, partial and indirect speech; overlaps once),
+    top speakers ("name (n)" by number of quotations) and the leading affiliation by quoted words.
+    """
+    groups = _groups(corpus, group_by)
+    spans = quotes.groupby("id")[["start", "end"]].apply(lambda d: list(zip(d["start"], d["end"]))).to_dict() if len(quotes) else {}
+    per_doc = pd.DataFrame({
+        "group": groups,
+        "quoted_words": [_union_words(t, spans.get(i, [])) for i, t in zip(corpus["id"], corpus["text"])],
+    })
+    out = per_doc.groupby("group", sort=True)["quoted_words"].sum().to_frame()
+    out["quotes"] = quotes.groupby("group").size().reindex(out.index, fill_value=0) if len(quotes) else 0
+    tops, affs = {}, {}
+    for g, q in quotes.groupby("group") if len(quotes) else []:
+        sp = q.assign(speaker=q["speaker"].fillna("(unattributed)").astype(str))
+        counts = sp.groupby("speaker").agg(n=("words", "size"), w=("words", "sum")).reset_index()
+        counts = counts.sort_values(["n", "w", "speaker"], ascending=[False, False, True]).head(top)
+        tops[g] = "; ".join(f"{s} ({n})" for s, n in zip(counts["speaker"], counts["n"]))
+        aw = q.groupby("affiliation")["words"].sum().sort_index().sort_values(ascending=False, kind="stable")
+        affs[g] = aw.index[0]
+    out["top_speakers"] = pd.Series(tops).reindex(out.index).fillna("")
+    out["top_affiliation"] = pd.Series(affs).reindex(out.index).fillna("")
+    return out.reset_index().astype({"quotes": "int64", "quoted_words": "int64"})
+
+
+def leading_frames(frames: pd.DataFrame, *, top: int = 2) -> pd.Series:
+    """Per group: the ``top`` frames by share of sentences, "Label (share%)"; frames at 0 left out."""
+    out = {}
+    for g, f in frames.groupby("group", sort=True):
+        f = f[f["sentences"] > 0].sort_values(["share", "label"], ascending=[False, True]).head(top)
+        out[g] = "; ".join(f"{lab} ({sh:.0%})" for lab, sh in zip(f["label"], f["share"]))
+    return pd.Series(out, dtype="object")
+
+
+def _sentiment_by_voice(corpus: pd.DataFrame, group_by: str) -> pd.DataFrame:
+    """Own-voice and quoted-voice sentiment per group with intervals, from :mod:`analysis.sentiment`.
+
+    Returns columns group, voice ("own"/"quoted"), mean, low, high.
+    """
+    from analysis import sentiment
+
+    return sentiment.voice_summary(corpus, group_by=group_by)
+
+
+def _naming(corpus: pd.DataFrame, group_by: str) -> pd.Series:
+    """Per group: the top naming variant per concept, "concept: variant; ...", from :mod:`analysis.terms`."""
+    from analysis.terms import naming_table
+
+    nt = naming_table(corpus, group_by=group_by)
+    out = {}
+    for g, t in nt.groupby("group", sort=True):
+        t = t[t["count"] > 0].sort_values(["concept", "count", "variant"], ascending=[True, False, True])
+        out[g] = "; ".join(f"{c}: {v}" for c, v in t.groupby("concept", sort=True)["variant"].first().items())
+    return pd.Series(out, dtype="object")
+
+
+def compare(corpus: pd.DataFrame | str | Path | None = None, *, group_by: str = "outlet",
+            quotes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The summary table: one row per group, columns :data:`SUMMARY_COLUMNS`.
+
+    Args:
+        corpus: A cleaned corpus table (or a path / None for the seeds).
+        group_by: The column to compare by.
+        quotes: Quotes with groups (:func:`quotes_with_groups`), computed when omitted.
+
+    Returns:
+        group, documents, words; quotes, quoted_words, quoted_word_share (quoted words
+        / words), top_speakers, top_affiliation; own_voice_sentiment and
+        quoted_voice_sentiment with _low/_high interval bounds (:mod:`analysis.sentiment`);
+        neutral/endorsing/distancing cues per 1,000 words; naming (top variant per
+        concept); leading_frames (top two by share of sentences); relayed_passages and
+        relayed_word_share (words in passages shared with another document / words).
+        Sorted by group.
+    """
+    corpus = as_corpus(corpus)
+    q = quotes_with_groups(corpus, group_by=group_by) if quotes is None else quotes
+    base = words_per_group(corpus, group_by=group_by)
+    table = base.merge(quote_summary(corpus, q, group_by=group_by), on="group", how="left")
+    table["quoted_word_share"] = table["quoted_words"] / table["words"].clip(lower=1)
+    sent = _sentiment_by_voice(corpus, group_by)
+    for voice in ("own", "quoted"):
+        v = sent[sent["voice"] == voice].set_index("group")
+        for col, src in (("", "mean"), ("_low", "low"), ("_high", "high")):
+            table[f"{voice}_voice_sentiment{col}"] = table["group"].map(v[src]).astype("float64")
+    rates = cue_rates(corpus, group_by=group_by).pivot(index="group", columns="label", values="per_1k_words")
+    for label in CUE_LABELS:
+        table[f"{label}_cues_per_1k_words"] = table["group"].map(rates[label]).astype("float64")
+    table["naming"] = table["group"].map(_naming(corpus, group_by)).fillna("")
+    table["leading_frames"] = table["group"].map(leading_frames(frame_shares(corpus, group_by=group_by))).fillna("")
+    rel = relay_summary(relays(corpus, group_by=group_by), table["group"]).set_index("group")
+    table["relayed_passages"] = table["group"].map(rel["relayed_passages"]).astype("int64")
+    table["relayed_word_share"] = table["group"].map(rel["relayed_words"]) / table["words"].clip(lower=1)
+    return table[SUMMARY_COLUMNS].sort_values("group").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ the written reading
+
+
+#: How affiliations read in sentences.
+AFFILIATION_PHRASES = {
+    "dprk_state": "DPRK state sources", "russian_state": "Russian state sources", "us": "US sources",
+    "south_korean": "South Korean sources", "other_government": "other governments", "media": "media",
+    "experts": "experts", "anonymous": "anonymous sources", "unresolved": "sources of unresolved affiliation",
+}
+
+
+def _names(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _extremes(table: pd.DataFrame, col: str) -> tuple[pd.Series, pd.Series]:
+    t = table.dropna(subset=[col]).sort_values([col, "group"], ascending=[False, True])
+    return t.iloc[0], t.iloc[-1]
+
+
+def reading(table: pd.DataFrame, *, unit: str = "outlet") -> list[str]:
+    """A short neutral reading of the summary table, one sentence per signal, from its numbers.
+
+    Args:
+        table: :func:`compare` output.
+        unit: What a group is called in the sentences ("outlet").
+
+    Returns:
+        Sentences in a fixed order (quotation, speakers, cues, sentiment, frames, relays);
+        a signal with nothing to compare is described as such.
+    """
+    out: list[str] = []
+    if table.empty:
+        return ["The corpus has no documents to compare."]
+    n = len(table)
+    out.append(f"The comparison covers {n} {unit}{'s' if n != 1 else ''}, "
+               f"{int(table['documents'].sum())} documents and {int(table['words'].sum()):,} words.")
+    hi, lo = _extremes(table, "quoted_word_share")
+    none = table.loc[table["quotes"] == 0, "group"].tolist()
+    sent = (f"Reported speech takes the largest share of the text at {hi['group']} "
+            f"({hi['quoted_word_share']:.0%} of words)")
+    sent += f"; {_names(none)} quote{'s' if len(none) == 1 else ''} no one." if none else \
+        f" and the smallest at {lo['group']} ({lo['quoted_word_share']:.0%})."
+    out.append(sent)
+    quoted = table[table["quotes"] > 0]
+    if len(quoted):
+        by_aff = quoted.groupby("top_affiliation", sort=True)["group"].apply(list)
+        parts = [f"{AFFILIATION_PHRASES.get(aff, aff)} at {_names(g)}" for aff, g in by_aff.items()]
+        out.append("The largest share of quoted words comes from " + _names(parts) + ".")
+    d = table["distancing_cues_per_1k_words"]
+    if (d > 0).any():
+        top = table.sort_values(["distancing_cues_per_1k_words", "group"], ascending=[False, True]).iloc[0]
+        zero = table.loc[d == 0, "group"].tolist()
+        s = (f"Distancing cues (such as \"claimed\", \"touted\" or scare quotes) are most frequent at "
+             f"{top['group']} ({top['distancing_cues_per_1k_words']:.1f} per 1,000 words)")
+        out.append(s + (f"; {_names(zero)} use{'s' if len(zero) == 1 else ''} none." if zero else "."))
+    else:
+        out.append("No text uses a distancing cue.")
+    if table["own_voice_sentiment"].notna().any():
+        hi, lo = _extremes(table, "own_voice_sentiment")
+        overlap = hi["own_voice_sentiment_low"] <= lo["own_voice_sentiment_high"]
+        out.append(
+            f"Sentiment in the {unit}s' own voice is highest at {hi['group']} ({hi['own_voice_sentiment']:+.2f}, "
+            f"interval {hi['own_voice_sentiment_low']:+.2f} to {hi['own_voice_sentiment_high']:+.2f}) and lowest at "
+            f"{lo['group']} ({lo['own_voice_sentiment']:+.2f}, {lo['own_voice_sentiment_low']:+.2f} to "
+            f"{lo['own_voice_sentiment_high']:+.2f}); the intervals "
+            + ("overlap, so this sample does not separate them." if overlap else "do not overlap.")
+        )
+    framed = table[table["leading_frames"] != ""]
+    if len(framed):
+        parts = [f"{g}: {f.replace('; ', ' and ')}" for g, f in zip(framed["group"], framed["leading_frames"])]
+        out.append("Leading background frames (share of sentences): " + "; ".join(parts) + ".")
+    bare = table.loc[table["leading_frames"] == "", "group"].tolist()
+    if bare:
+        out.append(f"{_names(bare)} add{'s' if len(bare) == 1 else ''} none of the listed background frames.")
+    if table["relayed_passages"].sum() == 0:
+        out.append("No passage is shared verbatim or near-verbatim between two documents.")
+    else:
+        rel = table[table["relayed_passages"] > 0]
+        out.append("Passages shared with another document: " + "; ".join(
+            f"{g} {p} ({s:.0%} of words)" for g, p, s in
+            zip(rel["group"], rel["relayed_passages"], rel["relayed_word_share"])) + ".")
+    return out
+
+
+# ------------------------------------------------------------------ command line
+
+#: The CSV contract of ``python -m analysis compare`` (the table's first columns).
+CSV_REQUIRED = ["group", "documents", "words", "quotes", "quoted_word_share", "own_voice_sentiment",
+                "own_voice_sentiment_low", "own_voice_sentiment_high", "quoted_voice_sentiment",
+                "distancing_cues_per_1k_words", "top_speakers"]
+
+
+def corpus_from_jsonl(path: str, *, group_by: str = "outlet") -> pd.DataFrame:
+    """Read raw articles (JSONL ``{"id", "text", <group>, ...}``) and clean each text.
+
+    Records without the group column get "unknown"; if no record has it, that is an error.
+    """
+    from analysis.corpus import clean_text
+    from analysis.errors import InputError
+    from analysis.io import read_jsonl
+
+    rows, seen_group = [], False
+    for rec in read_jsonl(path, required=("id", "text")):
+        cleaned = clean_text(rec["text"], title=rec.get("title"))
+        seen_group |= rec.get(group_by) not in (None, "")
+        row = {k: v for k, v in rec.items() if k not in ("text", "title")}
+        row.update(id=str(rec["id"]), title=cleaned.title, text=cleaned.text, raw_text=rec["text"])
+        row[group_by] = rec.get(group_by) if rec.get(group_by) not in (None, "") else "unknown"
+        rows.append(row)
+    source = "<stdin>" if path == "-" else path
+    if not rows:
+        raise InputError("no documents in the input", source=source)
+    if not seen_group:
+        raise InputError(f"no record has the group column {group_by!r}; add it or pass --group-by", source=source)
+    ids = pd.Series([r["id"] for r in rows])
+    if ids.duplicated().any():
+        raise InputError(f"duplicate id {ids[ids.duplicated()].iloc[0]!r}; ids must be unique", source=source)
+    df = pd.DataFrame(rows)
+    if group_by != "outlet" and "outlet" not in df.columns:
+        df["outlet"] = "unknown"
+    return df
+
+
+def cli_compare(args: Any) -> int:
+    """``python -m analysis compare --input IN.jsonl --output OUT.csv [--group-by outlet]``."""
+    from analysis.io import open_output
+
+    corpus = corpus_from_jsonl(args.input, group_by=args.group_by)
+    table = compare(corpus, group_by=args.group_by)
+    with open_output(args.output, newline="") as fh:
+        table.to_csv(fh, index=False, float_format="%.6g")
+    return 0
+
+
+# ------------------------------------------------------------------ figures
+
+
+def _label(text: Any) -> str:
+    """A group name safe for matplotlib text ("$" would start mathtext)."""
+    return str(text).replace("$", r"\$")
+
+
+def _bars(ax: Any, groups: Sequence[str], values: Sequence[float], colors: dict[str, str], *,
+          xerr: Any = None) -> None:
+    y = np.arange(len(groups))
+    ax.barh(y, values, color=[colors[g] for g in groups], xerr=xerr, capsize=3 if xerr is not None else 0)
+    ax.set_yticks(y, [_label(g) for g in groups])
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+
+
+def plot_quotation(table: pd.DataFrame, *, colors: dict[str, str] | None = None) -> Any:
+    """Bar chart: share of each group's words that is reported speech."""
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import outlet_colors
+
+    colors = colors or outlet_colors(table["group"])
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(table) + 1.2))
+    _bars(ax, list(table["group"]), list(100 * table["quoted_word_share"]), colors)
+    ax.set_xlabel("reported speech (% of words)")
+    ax.set_title("How much of each text is reported speech")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cues(table: pd.DataFrame, *, colors: dict[str, str] | None = None) -> Any:
+    """Three panels: neutral, endorsing and distancing reporting cues per 1,000 words."""
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import outlet_colors
+
+    colors = colors or outlet_colors(table["group"])
+    fig, axes = plt.subplots(1, 3, figsize=(11, 0.5 * len(table) + 1.5), sharey=True)
+    for ax, label in zip(axes, CUE_LABELS):
+        _bars(ax, list(table["group"]), list(table[f"{label}_cues_per_1k_words"]), colors)
+        ax.set_title(label)
+        ax.set_xlabel("cues per 1,000 words")
+    fig.suptitle("How speech is reported")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sentiment(table: pd.DataFrame, *, colors: dict[str, str] | None = None) -> Any:
+    """Two panels: own-voice and quoted-voice sentiment with their intervals."""
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import outlet_colors
+
+    colors = colors or outlet_colors(table["group"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(table) + 1.5), sharey=True, sharex=True)
+    y = np.arange(len(table))
+    for ax, voice in zip(axes, ("own", "quoted")):
+        mean = table[f"{voice}_voice_sentiment"].to_numpy(dtype=float)
+        lo = table[f"{voice}_voice_sentiment_low"].to_numpy(dtype=float)
+        hi = table[f"{voice}_voice_sentiment_high"].to_numpy(dtype=float)
+        for i, g in enumerate(table["group"]):
+            if np.isfinite(mean[i]):
+                ax.errorbar(mean[i], y[i], xerr=[[mean[i] - lo[i]], [hi[i] - mean[i]]], fmt="o",
+                            color=colors[g], capsize=3)
+        ax.axvline(0, color="#666666", lw=0.8)
+        ax.set_yticks(y, [_label(g) for g in table["group"]])
+        ax.set_title(f"{voice} voice")
+        ax.set_xlabel("mean sentence sentiment (VADER compound, -1 to 1)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()
+    fig.suptitle("Sentiment in the outlet's own voice and in the voices it quotes (mean, interval)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_frames(frames: pd.DataFrame, *, colors: dict[str, str] | None = None) -> Any:
+    """Heat map: share of each group's sentences carrying each background frame."""
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import outlet_colors
+
+    grid = frames.pivot(index="group", columns="label", values="share").sort_index()
+    grid = grid[sorted(grid.columns)]
+    colors = colors or outlet_colors(grid.index)
+    fig, ax = plt.subplots(figsize=(1.3 * grid.shape[1] + 3, 0.55 * grid.shape[0] + 2))
+    im = ax.imshow(100 * grid.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=max(1.0, 100 * float(grid.max().max())),
+                   aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [_label(c) for c in grid.columns], rotation=30, ha="right")
+    ax.set_yticks(range(grid.shape[0]), [_label(g) for g in grid.index])
+    for tick, g in zip(ax.get_yticklabels(), grid.index):
+        tick.set_color(colors[g])
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            v = 100 * grid.iat[i, j]
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v > 50 else "black", fontsize=9)
+    fig.colorbar(im, ax=ax, label="% of sentences")
+    ax.set_title("Background frames: share of sentences")
+    fig.tight_layout()
+    return fig

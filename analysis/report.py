@@ -165,6 +165,12 @@ def show_table(df: pd.DataFrame, *, html_columns: Sequence[str] = (), max_rows: 
     return SafeHTML(html_table(shown, html_columns=html_columns, caption=caption), text)
 
 
+def bullets(items: Sequence[str]) -> SafeHTML:
+    """An escaped bulleted list; plain text is one ``- item`` line each."""
+    html_list = "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
+    return SafeHTML(html_list, "\n".join(f"- {i}" for i in items))
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -424,7 +430,7 @@ def cli_report(args: Any) -> int:
 
 
 __all__ = [
-    "SafeHTML", "Page", "build_report", "clean_html", "cli_report", "describe", "escape", "execute",
+    "SafeHTML", "Page", "build_report", "bullets", "clean_html", "cli_report", "describe", "escape", "execute",
     "highlight", "html_table", "is_static", "notebook_paths", "render_html", "show_table",
     "table_of_contents", "STATIC_ENV", "REMOTE_RESOURCE",
 ]

@@ -250,3 +250,97 @@ def test_relay_summary_counts_each_side(relay_corpus):
 def test_no_relays_between_the_seed_articles(seeds):
     # Each seed quotes a different year's statement; they share phrases, not passages.
     assert framing.relays(seeds).empty
+
+
+# ------------------------------------------------------------------ the written reading
+
+
+def _table(**cols) -> pd.DataFrame:
+    base = {
+        "group": ["A", "B"], "documents": [1, 2], "words": [100, 300], "quotes": [0, 4],
+        "quoted_words": [0, 90], "quoted_word_share": [0.0, 0.3], "top_speakers": ["", "X (2)"],
+        "top_affiliation": ["", "dprk_state"],
+        "own_voice_sentiment": [0.2, -0.1], "own_voice_sentiment_low": [0.1, -0.2], "own_voice_sentiment_high": [0.3, 0.0],
+        "quoted_voice_sentiment": [float("nan"), 0.1], "quoted_voice_sentiment_low": [float("nan"), 0.0],
+        "quoted_voice_sentiment_high": [float("nan"), 0.2],
+        "neutral_cues_per_1k_words": [0.0, 10.0], "endorsing_cues_per_1k_words": [0.0, 0.0],
+        "distancing_cues_per_1k_words": [0.0, 3.333], "naming": ["", ""],
+        "leading_frames": ["", "Sanctions (50%); War in Ukraine (10%)"], "relayed_passages": [0, 0],
+        "relayed_word_share": [0.0, 0.0],
+    }
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_reading_is_written_from_the_numbers():
+    assert framing.reading(_table()) == [
+        "The comparison covers 2 outlets, 3 documents and 400 words.",
+        "Reported speech takes the largest share of the text at B (30% of words); A quotes no one.",
+        "The largest share of quoted words comes from DPRK state sources at B.",
+        'Distancing cues (such as "claimed", "touted" or scare quotes) are most frequent at B (3.3 per 1,000 words); A uses none.',
+        "Sentiment in the outlets' own voice is highest at A (+0.20, interval +0.10 to +0.30) and lowest at B (-0.10, -0.20 to +0.00); the intervals do not overlap.",
+        "Leading background frames (share of sentences): B: Sanctions (50%) and War in Ukraine (10%).",
+        "A adds none of the listed background frames.",
+        "No passage is shared verbatim or near-verbatim between two documents.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"own_voice_sentiment_low": [-0.3, -0.2]}, "the intervals overlap, so this sample does not separate them."),
+        ({"distancing_cues_per_1k_words": [0.0, 0.0]}, "No text uses a distancing cue."),
+        ({"relayed_passages": [1, 1], "relayed_word_share": [0.2, 0.05]},
+         "Passages shared with another document: A 1 (20% of words); B 1 (5% of words)."),
+        ({"quotes": [2, 4], "quoted_word_share": [0.1, 0.3], "top_affiliation": ["us", "us"]},
+         "The largest share of quoted words comes from US sources at A and B."),
+    ],
+)
+def test_reading_variants(change, expected):
+    assert any(s.endswith(expected) or s == expected for s in framing.reading(_table(**change)))
+
+
+def test_reading_of_an_empty_table():
+    assert framing.reading(_table().iloc[0:0]) == ["The corpus has no documents to compare."]
+
+
+# ------------------------------------------------------------------ widgets (static views)
+
+
+def test_static_quote_browser_filters_and_escapes():
+    from analysis import widgets
+
+    q = pd.DataFrame({"id": ["d1", "d1", "d2"], "start": [5, 1, 0], "group": ["A", "A", "B"],
+                      "speaker": ["X", "Y", "X"], "kind": ["direct", "indirect", "direct"],
+                      "quote": ["<script>alert(1)</script>", "b", "c"]})
+    assert widgets.filter_quotes(q, speaker="X", group_col="group")["quote"].tolist() == ["<script>alert(1)</script>", "c"]
+    assert widgets.filter_quotes(q, group="A", kind="indirect", group_col="group")["quote"].tolist() == ["b"]
+    view = widgets.quote_browser(q, group_col="group", interactive=False)
+    assert "<script>" not in view._repr_html_() and "&lt;script&gt;" in view._repr_html_()
+    assert repr(view).splitlines()[0] == "3 quotation(s)"
+    assert repr(view).splitlines()[2].split() == ["A", "Y", "indirect", "b"]  # document order: start 1 before 5
+
+
+def test_widgets_are_live_only_outside_report_builds(monkeypatch):
+    from analysis import report, widgets
+
+    q = pd.DataFrame({"id": ["d"], "start": [0], "group": ["A"], "speaker": ["X"], "kind": ["direct"], "quote": ["q"]})
+    monkeypatch.setenv(report.STATIC_ENV, "1")
+    assert isinstance(widgets.quote_browser(q, group_col="group"), report.SafeHTML)
+    monkeypatch.delenv(report.STATIC_ENV)
+    live = widgets.quote_browser(q, group_col="group")
+    assert type(live).__name__ == "VBox"
+    assert "<td>q</td>" in live.children[1].value
+
+
+def test_static_kwic_and_vocabulary(seeds):
+    from analysis import widgets
+
+    k = widgets.kwic_explorer(seeds, term="hostile forces", interactive=False)
+    lines = repr(k).splitlines()
+    assert lines[0] == "2 occurrence(s) of 'hostile forces'"
+    assert [ln.split()[0] for ln in lines[2:]] == ["MENAFN", "Unattributed"]
+    v = widgets.vocabulary_comparison(seeds, a="UPI", b="Yonhap", interactive=False, top=3)
+    rows = [ln.split() for ln in repr(v).splitlines()[2:]]
+    assert [r[1] for r in rows] == ["UPI"] * 3 + ["Yonhap"] * 3
+    assert "workers" in [r[2] for r in rows[:3]]  # UPI's forced-labour paragraphs
