@@ -209,14 +209,14 @@ class _Span:
     para: int
 
 
-def _role(text: str, i: int) -> str:
-    """'open', 'close' or 'junk' for the double mark at i, from its neighbours."""
-    c = text[i]
+def _role(text: str, i: int, j: int) -> str:
+    """'open', 'close' or 'either' for the double mark text[i:j], from its neighbours."""
+    c = text[i:j]
     prev = text[i - 1] if i > 0 else ""
-    nxt = text[i + 1] if i + 1 < len(text) else ""
+    nxt = text[j] if j < len(text) else ""
     prev_open = prev in _OPEN_PREV or prev in _OPEN_D or prev == '"'
     next_space = nxt == "" or nxt.isspace()
-    if c in _OPEN_D:
+    if c in _OPEN_D or c == "``":
         return "open"
     if c in _CLOSE_D:
         # a closing mark glued to the next word after a space/opener is malformed
@@ -231,9 +231,15 @@ def _role(text: str, i: int) -> str:
     return "either"
 
 
+# double marks: straight, curly, guillemets, and the doubled apostrophes ('' and ``)
+# that some newspaper archives (NYT) use for quotation marks
+_DOUBLE = re.compile(r"''|``|[\"“”„«»]")
+
+
 def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int]) -> list[_Span]:
     out: list[_Span] = []
     open_at: int | None = None
+    open_end = 0
     start_para = 0
     last_para = 0
 
@@ -245,38 +251,37 @@ def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int
         nonlocal open_at
         if open_at is not None:
             pe = paras[last_para][1] if paras else len(text)
-            if pe > open_at + 1:
-                out.append(_Span(open_at + 1, pe, open_at, None, start_para))
+            if pe > open_end:
+                out.append(_Span(open_end, pe, open_at, None, start_para))
         open_at = None
 
-    for m in re.finditer(r"[\"“”„«»]", text):
-        i = m.start()
+    for m in _DOUBLE.finditer(text):
+        i, j = m.start(), m.end()
         p = para_of(i)
         if open_at is not None and p != last_para:
             # the quote ran to the end of a paragraph without closing: it continues
             # only if this paragraph opens with a quotation mark (news convention)
-            if p == last_para + 1 and i == paras[p][0] and text[i] in '"“„«':
+            if p == last_para + 1 and i == paras[p][0] and _role(text, i, j) != "close":
                 last_para = p
                 continue
             flush_unclosed()
-        role = _role(text, i)
+        role = _role(text, i, j)
         if role == "either":
             role = "open" if open_at is None else "close"
         if role == "open":
             if open_at is None:
-                open_at, start_para, last_para = i, p, p
-            elif not text[open_at + 1 : i].strip():
-                open_at = i  # doubled opening mark
+                open_at, open_end, start_para, last_para = i, j, p, p
+            elif not text[open_end:i].strip():
+                open_at, open_end = i, j  # doubled opening mark
             else:
                 # an opener inside an open quote: the first one was stray; restart
-                open_at, start_para, last_para = i, p, p
+                open_at, open_end, start_para, last_para = i, j, p, p
         else:
             if open_at is not None:
-                if text[open_at + 1 : i].strip():
-                    out.append(_Span(open_at + 1, i, open_at, i, start_para))
+                if text[open_end:i].strip():
+                    out.append(_Span(open_end, i, open_at, j - 1, start_para))
                 open_at = None
     if open_at is not None:
-        last_para = para_of(open_at) if last_para < para_of(open_at) else last_para
         flush_unclosed()
     return out
 
@@ -376,6 +381,15 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
         return _Mention(toks[i][1], toks[i][2], tok), False
     head_is_lex = _lex_noun(_head_word(tok), lex)
     if not (_is_cap(tok) or head_is_lex):
+        # any other noun heads a speaker only right after a determiner or at the
+        # start of the clause ("Fact-checkers noted", "the company said")
+        if not (tok.isalpha() or "-" in tok) or low in _PREPS or low in _LEADING_JUNK:
+            return None, False
+        before = toks[i - 1][0].lower() if i > 0 else ""
+        if i == 0 or toks[i - 1][0] in ",;:":
+            return _Mention(toks[i][1], toks[i][2], tok), False
+        if before in lex.definite or before in lex.indefinite:
+            return _Mention(toks[i - 1][1], toks[i][2], text[toks[i - 1][1] : toks[i][2]]), False
         return None, False
     j = i
     mods = 0
@@ -524,7 +538,10 @@ class _Entity:
     plural: bool
 
 
-_NAME_CHAIN = re.compile(r"[A-Z][\w'’.-]*(?:[ \u00a0](?:(?:of|de|bin|al|von|van|der|the)[ \u00a0])?[A-Z][\w'’.-]*)*")
+# capitalised words; a period only after short abbreviations ("Mr.", "J."), so a chain
+# never runs across a sentence end
+_CAPWORD = r"(?:[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)"
+_NAME_CHAIN = re.compile(_CAPWORD + r"(?:[ \u00a0](?:(?:of|de|bin|al|von|van|der|the)[ \u00a0])?" + _CAPWORD + ")*")
 
 
 def _strip_det(s: str, lex: _Lexicon) -> str:
@@ -592,6 +609,14 @@ def _person_core(name: str, lex: _Lexicon) -> list[str]:
     return toks
 
 
+def text_prev_is_word(text: str, pos: int) -> bool:
+    """Whether a capitalised word at pos is mid-sentence (not capitalised as a sentence start)."""
+    k = pos - 1
+    while k >= 0 and text[k] == " ":
+        k -= 1
+    return k >= 0 and text[k] not in ".!?\n\"“”"
+
+
 class _Resolver:
     """Document-order coreference over the sources met so far."""
 
@@ -650,8 +675,16 @@ class _Resolver:
         lex = self.lex
         idx = bisect.bisect_left(self.chains, (pos,))
         for s, e, chain in reversed(self.chains[max(0, idx - 30) : idx]):
+            words = chain.split()
+            while words and words[0].lower() in _LEADING_JUNK:
+                words = words[1:]
+            if not words:
+                continue
+            chain = " ".join(words)
             core = _person_core(chain, lex)
-            if len(core) < 2 or len(core) > 4:
+            if len(core) == 1 and core[0].lower() in self.person_chains:
+                pass  # "Clinton" alone, known from "Hillary Clinton"
+            elif len(core) < 2 or len(core) > 4:
                 continue
             typ, g, _ = _classify(chain, lex)
             if typ != "person":
@@ -695,7 +728,8 @@ class _Resolver:
         typ, gender, plural = _classify(raw, lex)
         words = raw.split()
         first = words[0].lower() if words else ""
-        if first in lex.definite and not raw[len(words[0]) :].strip()[:1].isupper() or first in lex.definite and typ != "person":
+        nominal = first in lex.definite and (words[-1].islower() or not raw[len(words[0]) :].strip()[:1].isupper())
+        if nominal or first in lex.definite and typ != "person":
             # "the ministry", "the Russian leader": the latest source sharing its words
             content = {_head_word(w) for w in words[1:]} - lex.definite - {"of", "the", "and"}
             head = _head_word(words[-1]) if words else ""
@@ -871,6 +905,17 @@ def extract_quotes(text: str) -> list[Quote]:
     # 4. speakers in document order; a frameless direct quote inherits the speaker of
     # the quote just before it (same or previous paragraph), or takes the frame of
     # the sentence that follows it ("“A.” \n He said.").
+    # every frame's speaker is resolved in document order first, so a pronoun finds
+    # the latest earlier source even when that source's words were not kept
+    resolved: dict[int, tuple] = {}
+    for f in sorted((f for fs in frames_by_sent for f in fs if f.mention is not None), key=lambda f: f.mention.start):
+        resolved[id(f)] = resolver.resolve(f.mention)
+
+    def speaker_of(f: _Frame) -> tuple:
+        if id(f) not in resolved:
+            resolved[id(f)] = resolver.resolve(f.mention)
+        return resolved[id(f)]
+
     out: list[Quote] = []
     prev: Quote | None = None
     for n, it in enumerate(kept):
@@ -882,9 +927,9 @@ def extract_quotes(text: str) -> list[Quote]:
             if f is None:
                 f = _subject_frame(text, sents[it["sent"]].start, it["start"], lex)
         if f is not None and f.mention is not None:
-            spk = resolver.resolve(f.mention)
+            spk = speaker_of(f)
             cue = f.cue if f.clause != "subject" else None
-        elif it["kind"] == "direct" and prev is not None and prev.speaker and it["para"] - prev.paragraph <= 1:
+        elif prev is not None and prev.speaker and it["para"] - prev.paragraph <= (1 if it["kind"] == "direct" else 0):
             spk = (prev.speaker, prev.speaker_start, prev.speaker_end, prev.speaker_type)
             cue = prev.cue
         elif it["kind"] == "direct":
@@ -892,15 +937,40 @@ def extract_quotes(text: str) -> list[Quote]:
             if nxt < len(sents):
                 for g in frames_by_sent[nxt]:
                     if g.mention is not None and g.clause != "according" and len(_TOK.findall(text[sents[nxt].start : g.cue_start])) <= 4:
-                        spk = resolver.resolve(g.mention)
+                        spk = speaker_of(g)
                         cue = g.cue
                         break
         q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], spk[0], spk[1], spk[2],
                   spk[3], cue, it["para"], it["fragments"])
+        if q.kind != "indirect" and not _is_speech(q):
+            continue
         out.append(q)
         if q.kind == "direct" or q.speaker:
             prev = q
     return out
+
+
+_TITLE_WORD = re.compile(r"[A-Z0-9][\w'’.:-]*|of|the|a|an|and|in|on|for|to|with|at|by|is|from")
+
+
+def _is_speech(q: Quote) -> bool:
+    """Whether a quoted span is someone's words rather than a scare quote, a title or
+    a name: unattributed fragments, title-case or all-caps phrases and numbers are
+    not speech (in PolNeAR they are not attributions either)."""
+    words = q.text.split()
+    if not words or not any(ch.isalpha() for ch in q.text):
+        return False
+    titlecase = all(_TITLE_WORD.fullmatch(w.strip(",.!?;:\"'’”“()")) for w in words)
+    if q.kind == "partial":
+        if q.speaker is None and (len(words) < 4 or len(q.fragments) != 1):
+            return False
+        if titlecase and len(q.fragments) <= 1 and q.end - q.start == sum(e - s for s, e in q.fragments):
+            return False
+        return True
+    # direct
+    if titlecase and len(words) <= 8 and not q.text.rstrip()[-1:] in ".?!,":
+        return False
+    return True
 
 
 def _sentence_frame(frames: list[_Frame], pos: int) -> _Frame | None:
@@ -930,7 +1000,7 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     return _Frame("", m.start(), m.start(), _Mention(m.start(), m.end(), name), "subject")
 
 
-_THAT = re.compile(r"\bthat\b", re.I)
+_THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 
 
 def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> tuple[int, int] | None:
@@ -950,30 +1020,25 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
         return (s, e) if e > s else None
     speaker_before = men.end <= f.cue_start
     if speaker_before:
-        # the speaker must start the clause region: "X said ..." not "..., X said"
-        pre = text[lo : men.start]
-        if pre.strip() and not pre.rstrip().endswith((",", ":")) or (pre.strip() and pre.count(",") >= 1 and len(pre.split()) > 6):
-            # "CLAUSE, X said." — frame at the end of the sentence
-            tail = text[f.cue_end : hi]
-            if re.fullmatch(r"[\s,.]*(?:(?:in|on|at|to|during|with|after|last|this|late|early|earlier|on)\b[^,;]{0,60})?[\s.,”\"]*", tail) and pre.rstrip().endswith(","):
-                s, e = _trim(text, lo, pre.rstrip().rfind(",") + lo)
-                return (s, e) if e > s else None
-            if not pre.rstrip().endswith((",", ":")):
-                # speaker mid-sentence, e.g. "The plan, which X said ..." — reported
-                # clause after the cue if introduced by "that"
-                pass
+        pre = text[lo : men.start].rstrip()
         rest_lo = f.cue_end
         window = text[rest_lo : min(hi, rest_lo + 90)]
         m = _THAT.search(window)
         if m and "“" not in window[: m.start()] and '"' not in window[: m.start()] and len(window[: m.start()].split()) <= 8:
             s, e = _trim(text, rest_lo + m.end(), hi)
             return (s, e) if e > s else None
+        if pre.endswith(","):
+            # "CLAUSE, X said (on Monday)." — the frame closes the sentence
+            tail = text[f.cue_end : hi].strip(" .,”\"'’")
+            if len(tail.split()) <= 8:
+                s, e = _trim(text, lo, lo + len(pre) - 1)
+                return (s, e) if e > s else None
+            return None
         if f.clause == "bare":
             s, e = _trim(text, rest_lo, hi)
             words = text[s:e].split()
             if len(words) >= 4 and words[0].lower() not in _PREPS and words[0].lower() not in ("it", "so", "this"):
                 return s, e
-            return None
         return None
     # inverted "..., said X." : the clause is before the cue
     pre = text[lo : f.cue_start].rstrip()
