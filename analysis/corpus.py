@@ -63,6 +63,7 @@ class _Rule:
     name: str
     where: str
     regex: re.Pattern[str]
+    extent: str = "end"
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,21 @@ class Rules:
     repeated_name: str
     teaser_name: str
     max_words: int
+    # All line rules (head) and the where-any ones, each as one alternation, so a
+    # paragraph costs one regex call; group "_rN" says which rule matched.
+    line_head: re.Pattern[str]
+    line_any: re.Pattern[str]
+    line_any_rules: tuple[_Rule, ...]
+    cut_all: re.Pattern[str]
 
 
-def _compile(spec: dict[str, Any], defines: dict[str, str], kind: str) -> _Rule:
+def _union(rules: tuple[_Rule, ...]) -> re.Pattern[str]:
+    if not rules:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?P<_r{i}>{r.regex.pattern})" for i, r in enumerate(rules)), re.S)
+
+
+def _compile(spec: dict[str, Any], defines: dict[str, str], uid: int) -> _Rule:
     pats = []
     for p in spec["patterns"]:
         for k, v in defines.items():
@@ -87,7 +100,7 @@ def _compile(spec: dict[str, Any], defines: dict[str, str], kind: str) -> _Rule:
     # One alternation per rule (one regex call per paragraph); flags like (?i) are
     # scoped per pattern, and group names get a "__k" suffix since re forbids repeats.
     scoped = [
-        re.sub(r"\(\?P<(\w+)>", rf"(?P<\1__{k}>", re.sub(r"^\(\?([aiLmsux]+)\)(.*)$", r"(?\1:\2)", p, flags=re.S))
+        re.sub(r"\(\?P<(\w+)>", rf"(?P<\1__{uid}_{k}>", re.sub(r"^\(\?([aiLmsux]+)\)(.*)$", r"(?\1:\2)", p, flags=re.S))
         for k, p in enumerate(pats)
     ]
     body = "|".join(f"(?:{p})" for p in scoped)
@@ -95,7 +108,7 @@ def _compile(spec: dict[str, Any], defines: dict[str, str], kind: str) -> _Rule:
         regex = re.compile(body, re.S)
     except re.error as exc:
         raise InputError(f"rule {spec['name']!r} has a bad pattern: {exc}", source=str(RULES_FILE)) from None
-    return _Rule(spec["name"], spec.get("where", "any"), regex)
+    return _Rule(spec["name"], spec.get("where", "any"), regex, spec.get("extent", "end"))
 
 
 @lru_cache(maxsize=8)
@@ -109,14 +122,19 @@ def load_rules(path: str | None = None) -> Rules:
     spec = yaml.safe_load(src.read_text(encoding="utf-8"))
     d = spec.get("defines", {})
     rep = spec.get("repeated", {})
+    uid = iter(range(10**6))
+    compiled = {kind: tuple(_compile(r, d, next(uid)) for r in spec.get(kind) or []) for kind in ("cut", "line", "inline", "title")}
+    line = compiled["line"]
+    line_any = tuple(r for r in line if r.where != "head")
     return Rules(
-        cut=tuple(_compile(r, d, "cut") for r in spec.get("cut", [])),
-        line=tuple(_compile(r, d, "line") for r in spec.get("line", [])),
-        inline=tuple(_compile(r, d, "inline") for r in spec.get("inline", [])),
-        title=tuple(_compile(r, d, "title") for r in spec.get("title", [])),
+        **compiled,
         repeated_name=rep.get("name", "repeated_line"),
         teaser_name=rep.get("teaser_name", "repeated_teaser"),
         max_words=int(rep.get("max_words", 20)),
+        line_head=_union(line),
+        line_any=_union(line_any),
+        line_any_rules=line_any,
+        cut_all=_union(compiled["cut"]),
     )
 
 
@@ -124,7 +142,13 @@ def load_rules(path: str | None = None) -> Rules:
 # HTML
 
 
-_TAG = re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?|/[A-Za-z][A-Za-z0-9-]*\s*|!--.*?--|!DOCTYPE[^<>]*)>", re.S)
+# Known element names only, so prose in angle brackets ("<Obama at summit:>") is not taken for markup.
+_TAG = re.compile(
+    r"</?(?:a|abbr|b|blockquote|body|br|button|caption|cite|code|dd|div|dl|dt|em|figcaption|figure|font|footer|form|"
+    r"h[1-6]|head|header|hr|html|i|iframe|img|input|label|li|link|meta|nav|noscript|ol|p|pre|q|s|script|section|"
+    r"small|source|span|strong|style|sub|sup|table|tbody|td|th|thead|time|title|tr|u|ul|video)\b[^<>]*>|<!--.*?-->",
+    re.S | re.I,
+)
 _BLOCK_TAGS = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 tr table blockquote section article header footer "
     "figure figcaption nav aside pre hr dd dt dl main form".split()
@@ -189,6 +213,7 @@ class Cleaned:
         removed: What cleaning removed, in document order: ``{"rule", "text"}``.
         flags: Repairs made: ``html_stripped``, ``no_title``.
         meta: Metadata captured by rules (dateline, dateline_place, dateline_agency, section, stamp).
+        n_paragraphs: Paragraphs in ``text``.
     """
 
     title: str | None
@@ -196,10 +221,12 @@ class Cleaned:
     removed: list[dict[str, str]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    n_paragraphs: int = 0
 
 
 _WS = re.compile(r"\s+")
 _ALNUM = re.compile(r"\w")
+_TRUNCATED = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\])$")
 _END_PUNCT = re.compile(r"[.!?…][\"'”’)\]]*$")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
@@ -215,6 +242,8 @@ def _headline_like(p: str, max_words: int) -> bool:
 def _capture(m: re.Match[str], meta: dict[str, str]) -> None:
     """Keep the named groups of a rule match as metadata (first value wins)."""
     for key, val in m.groupdict().items():
+        if key.startswith("_r"):
+            continue
         name = key.split("__", 1)[0]
         if val and val.strip() and name not in meta:
             meta[name] = val.strip()
@@ -231,29 +260,28 @@ def _clean_title(title: str, rules: Rules, removed: list, meta: dict) -> str:
 
 
 def _line_rule(p: str, rules: Rules, head: bool) -> tuple[_Rule, re.Match[str]] | None:
-    for r in rules.line:
-        if r.where == "head" and not head:
-            continue
-        m = r.regex.fullmatch(p)
-        if m:
-            return r, m
-    return None
+    m = (rules.line_head if head else rules.line_any).fullmatch(p)
+    if m is None:
+        return None
+    return (rules.line if head else rules.line_any_rules)[int(m.lastgroup[2:])], m
 
 
 def _inline(p: str, rules: Rules, scope: set[str], log: list, meta: dict) -> str:
+    """Remove the spans inline rules of the given scopes match; log (rule, text)."""
     for r in rules.inline:
         if r.where not in scope:
             continue
-        m = r.regex.search(p)
-        while m:
-            removed = m.group(0)
-            if removed.strip():
-                log.append((r.name, removed.strip()))
+        pos = 0
+        while (m := r.regex.search(p, pos)) is not None:
+            if m.end() == m.start():
+                break
+            log.append((r.name, m.group(0).strip()))
             _capture(m, meta)
-            p = p[: m.start()] + (" " if m.start() and m.end() < len(p) and removed[:1].isspace() and removed[-1:].isspace() else "") + p[m.end():]
+            left, right = p[: m.start()].rstrip(" \t"), p[m.end():].lstrip(" \t")
+            p = left + (" " if left and right else "") + right
+            pos = len(left)
             if r.where == "lead":
                 break
-            m = r.regex.search(p, m.start() + 1) if p else None
     return p
 
 
@@ -288,91 +316,84 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
     title_norm = _norm(out_title) if out_title else None
 
     kept: list[tuple[int, str]] = []
-    head = True          # nothing of title or body seen yet
+    head = True  # before the first body paragraph (a title line does not end it)
     title_pending = given_title is None
     title_check = given_title is not None
     lead_done = False
-    cut_rule: str | None = None
+    trailer: str | None = None  # a cut rule whose trailer runs to the end
+    teaser: str | None = None  # a cut rule whose list of teaser links is running
     for i, p in enumerate(paras):
-        if cut_rule is None:
-            for r in rules.cut:
-                if r.regex.fullmatch(p.strip()):
-                    cut_rule = r.name
-                    break
-        if cut_rule is not None:
-            # inside a trailer: name each paragraph by the most specific rule that fits
-            name = next((r.name for r in rules.cut if r.regex.fullmatch(p.strip())), None)
-            hit = None if name else _line_rule(p.strip(), rules, False)
-            log.append((i, name or (hit[0].name if hit else cut_rule), p.strip()))
+        s0 = p.strip()
+        if trailer is None:
+            cm = rules.cut_all.fullmatch(s0)
+            if cm is not None:
+                cut = rules.cut[int(cm.lastgroup[2:])]
+                log.append((i, cut.name, s0))
+                trailer, teaser = (cut.name, None) if cut.extent == "end" else (None, cut.name)
+                continue
+        if trailer is not None:
+            # name each trailer paragraph by the most specific rule that fits
+            hit = _line_rule(s0, rules, False)
+            log.append((i, hit[0].name if hit else trailer, s0))
             continue
+        if teaser is not None:
+            if _headline_like(s0, rules.max_words) or _TRUNCATED.search(s0):
+                log.append((i, teaser, s0))
+                continue
+            teaser = None
         sub: list[tuple[str, str]] = []
         p = _inline(p, rules, {"any", "head"} if head else {"any"}, sub, meta)
         stripped = p.strip()
         hit = _line_rule(stripped, rules, head) if stripped else None
-        if hit:
-            r, m = hit
-            for name, t in sub:
-                log.append((i, name, t))
-            log.append((i, r.name, stripped))
-            _capture(m, meta)
+        if hit or not _ALNUM.search(stripped):
+            log.extend((i, name, t) for name, t in sub)
+            if hit:
+                log.append((i, hit[0].name, stripped))
+                _capture(hit[1], meta)
+            elif stripped:
+                log.append((i, sub[-1][0] if sub else "separator", stripped))
             continue
-        if not _ALNUM.search(stripped):
-            for name, t in sub:
-                log.append((i, name, t))
-            if stripped:
-                log.append((i, sub[-1][0] if sub else "punctuation", stripped))
-            continue
-        for name, t in sub:
-            log.append((i, name, t))
-        head = False
+        log.extend((i, name, t) for name, t in sub)
         if title_pending:
             title_pending = False
             rest = any(_ALNUM.search(q) for q in paras[i + 1:])
             if rest and len(stripped.split()) <= 30 and not stripped.endswith("."):
-                tr: list[dict[str, str]] = []
-                out_title = _clean_title(stripped, rules, tr, meta)
-                title_removed.extend(tr)
+                out_title = _clean_title(stripped, rules, title_removed, meta)
                 continue
             flags.append("no_title")
         if title_check:
             title_check = False
-            if title_norm is not None:
-                cand = _clean_title(stripped, rules, [], meta)
-                if _norm(cand) == title_norm:
+            if title_norm is not None and len(stripped) < 2 * len(title_norm) + 40:
+                if _norm(_clean_title(stripped, rules, [], meta)) == title_norm:
                     log.append((i, "title_repeated", stripped))
                     continue
+        head = False
         if not lead_done:
             lead_done = True
             lead: list[tuple[str, str]] = []
-            p = _inline(p, rules, {"lead"}, lead, meta)
-            for name, t in lead:
-                log.append((i, name, t))
-            stripped = p.strip()
+            stripped = _inline(stripped, rules, {"lead"}, lead, meta).strip()
+            log.extend((i, name, t) for name, t in lead)
         kept.append((i, stripped))
 
-    # Repeated paragraphs: teaser headlines go entirely, repeated sentences keep their first copy.
-    counts: dict[str, int] = {}
-    for _, p in kept:
-        k = _norm(p)
-        counts[k] = counts.get(k, 0) + 1
+    # Paragraphs repeated back to back: a headline-like pair is a teaser link shown twice
+    # (both copies go); a repeated sentence keeps its first copy. Copies far apart are
+    # kept: refrains, transcript replies ("Yeah.") and timeline headings are the article's.
     body: list[str] = []
-    if any(c > 1 for c in counts.values()):
-        seen: set[str] = set()
-        for i, p in kept:
-            k = _norm(p)
-            if counts[k] > 1 and _headline_like(p, rules.max_words):
+    for k, (i, p) in enumerate(kept):
+        prev = kept[k - 1][1] if k else None
+        nxt = kept[k + 1][1] if k + 1 < len(kept) else None
+        if p == prev or p == nxt:
+            if _headline_like(p, rules.max_words):
                 log.append((i, rules.teaser_name, p))
-            elif k in seen:
+                continue
+            if p == prev:
                 log.append((i, rules.repeated_name, p))
-            else:
-                seen.add(k)
-                body.append(p)
-    else:
-        body = [p for _, p in kept]
+                continue
+        body.append(p)
 
     log.sort(key=lambda t: t[0])
     removed = title_removed + [{"rule": r, "text": t} for _, r, t in log]
-    return Cleaned(title=out_title, text="\n\n".join(body), removed=removed, flags=flags, meta=meta)
+    return Cleaned(title=out_title, text="\n\n".join(body), removed=removed, flags=flags, meta=meta, n_paragraphs=len(body))
 
 
 # ---------------------------------------------------------------------------
@@ -390,7 +411,6 @@ class Chunk(NamedTuple):
     rejected: list[dict[str, str]]
 
 
-_WORD = re.compile(r"\w+(?:[-'’.]\w+)*")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 _FORMATS = ".txt folder, .jsonl, .jsonl.gz, .csv or .parquet"
 
@@ -409,8 +429,9 @@ def _fix_surrogates(v: Any) -> tuple[Any, bool]:
 class _Builder:
     """Cleans records into documents and keeps the state for duplicate checks."""
 
-    def __init__(self, rules_path: str | None = None) -> None:
+    def __init__(self, rules_path: str | None = None, count_sentences: bool = True) -> None:
         self.rules_path = rules_path
+        self.count_sentences = count_sentences
         self.ids: dict[str, str] = {}
         # digest of the cleaned body -> (first id, its outlet): 16 bytes a document, not the text
         self.texts: dict[bytes, tuple[str, str]] = {}
@@ -435,7 +456,7 @@ class _Builder:
             rules = ", ".join(sorted({r["rule"] for r in c.removed})) or "none"
             return {"id": doc_id, "source": source, "reason": f"no body text left after cleaning (rules: {rules})"}
         outlet = UNKNOWN_OUTLET if _blank(rec.get("outlet")) else str(rec["outlet"]).strip()
-        digest = hashlib.blake2b(_WS.sub(" ", c.text).strip().encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        digest = hashlib.blake2b(c.text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         first = self.texts.get(digest)
         flags = list(flags) + c.flags
         if first is not None:
@@ -447,7 +468,8 @@ class _Builder:
         else:
             self.texts[digest] = (doc_id, outlet)
         self.ids[doc_id] = source
-        sents = segment.sentences(c.text)
+        # Punkt is most of the cost of a document: a pipeline that splits sentences anyway can skip it here
+        sents = segment.sentences(c.text) if self.count_sentences else None
         doc = {
             "id": doc_id,
             "outlet": outlet,
@@ -457,9 +479,9 @@ class _Builder:
             "raw_text": raw,
             "removed": c.removed,
             "flags": flags,
-            "n_paragraphs": (sents[-1].paragraph + 1) if sents else 0,
-            "n_sentences": len(sents),
-            "n_words": len(_WORD.findall(c.text)),
+            "n_paragraphs": c.n_paragraphs,
+            "n_sentences": None if sents is None else len(sents),
+            "n_words": len(c.text.split()),
             **{k: c.meta.get(k) for k in CAPTURED},
             "source": source,
         }
@@ -655,7 +677,7 @@ def _parquet_records(path: str, chunk_size: int) -> Iterator[tuple[dict[str, Any
 
 
 def iter_documents(path: str | Path | None = None, *, chunk_size: int = 1000, metadata: str | Path | None = None,
-                   rules_path: str | None = None) -> Iterator[Chunk]:
+                   rules_path: str | None = None, count_sentences: bool = True) -> Iterator[Chunk]:
     """Read, clean and check a corpus in chunks, without holding it in memory.
 
     Args:
@@ -667,6 +689,8 @@ def iter_documents(path: str | Path | None = None, *, chunk_size: int = 1000, me
             accepted (ids from file names, outlet "unknown", flag ``no_metadata``).
             For a file input the table fills fields its records lack.
         rules_path: Another cleaning rules file.
+        count_sentences: Fill ``n_sentences`` (Punkt, most of the time per document);
+            False leaves it None.
 
     Yields:
         :class:`Chunk` ``(docs, rejected)``; documents are dicts with the columns of
@@ -679,7 +703,7 @@ def iter_documents(path: str | Path | None = None, *, chunk_size: int = 1000, me
     # Not a generator itself: bad arguments fail at the call, before any output is opened.
     if chunk_size < 1:
         raise InputError(f"chunk_size must be positive, got {chunk_size}")
-    b = _Builder(rules_path)
+    b = _Builder(rules_path, count_sentences)
     if path is None:
         path, metadata = RAW, (metadata or METADATA)
     p = str(path)
