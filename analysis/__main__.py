@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ngram-max", type=int, default=3, help="longest n-gram counted (default: 3)")
     s.add_argument("--min-count", type=int, default=None, help="drop terms rarer than this in the whole corpus")
     s.add_argument("--keep-stopwords", action="store_true", help="do not remove English stop words")
+    s.add_argument("--no-clean", action="store_true", help="count the text as given (skip boilerplate cleaning)")
 
     s = sub.add_parser("sentiment", help="sentiment of a text, or toward a target in it")
     s.add_argument("--input", required=True, help='JSONL lines {"id", "text"[, "target", "target_start", "target_end"]}; - for stdin')
