@@ -581,7 +581,7 @@ def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
         return "anonymous", lex.roles.get(head) or "x", head.endswith("s")
     gender = "x"
     for w in words:
-        g = lex.titles.get(w) or lex.roles.get(w)
+        g = lex.titles.get(w.rstrip(".")) or lex.roles.get(w)
         if g:
             gender = g
     if gender == "x":
@@ -865,7 +865,7 @@ def extract_quotes(text: str) -> list[Quote]:
     covered = [(it["start"], it["end"]) for it in items if it["kind"] == "direct"]
     for k, st in enumerate(sents):
         for f in frames_by_sent[k]:
-            if f.mention is None or f.clause == "none":
+            if f.mention is None:
                 continue
             span = _reported_clause(text, st.start, st.end, f, lex)
             if span is None:
@@ -967,8 +967,8 @@ def _is_speech(q: Quote) -> bool:
         if titlecase and len(q.fragments) <= 1 and q.end - q.start == sum(e - s for s, e in q.fragments):
             return False
         return True
-    # direct
-    if titlecase and len(words) <= 8 and not q.text.rstrip()[-1:] in ".?!,":
+    # direct: a short title-case phrase with no reporting frame is a title or a name
+    if titlecase and len(words) <= 8 and q.cue is None:
         return False
     return True
 
@@ -1023,7 +1023,7 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
         pre = text[lo : men.start].rstrip()
         rest_lo = f.cue_end
         window = text[rest_lo : min(hi, rest_lo + 90)]
-        m = _THAT.search(window)
+        m = _THAT.search(window) if f.clause != "none" else None
         if m and "“" not in window[: m.start()] and '"' not in window[: m.start()] and len(window[: m.start()].split()) <= 8:
             s, e = _trim(text, rest_lo + m.end(), hi)
             return (s, e) if e > s else None
@@ -1042,7 +1042,7 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
         return None
     # inverted "..., said X." : the clause is before the cue
     pre = text[lo : f.cue_start].rstrip()
-    if pre.endswith(","):
+    if pre.endswith(",") and f.clause != "none":
         s, e = _trim(text, lo, lo + len(pre) - 1)
         return (s, e) if e > s else None
     return None
