@@ -341,10 +341,15 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
                 log.append((i, teaser, s0))
                 continue
             teaser = None
+        # a paragraph that is boilerplate as a whole is logged whole; else inline spans go first
+        hit = _line_rule(s0, rules, head)
         sub: list[tuple[str, str]] = []
-        p = _inline(p, rules, {"any", "head"} if head else {"any"}, sub, meta)
+        if hit is None:
+            p = _inline(p, rules, {"any", "head"} if head else {"any"}, sub, meta)
+            sub.sort(key=lambda t: s0.find(t[1]))
         stripped = p.strip()
-        hit = _line_rule(stripped, rules, head) if stripped else None
+        if hit is None and sub and stripped:
+            hit = _line_rule(stripped, rules, head)
         if hit or not _ALNUM.search(stripped):
             log.extend((i, name, t) for name, t in sub)
             if hit:

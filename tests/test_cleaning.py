@@ -1,0 +1,267 @@
+"""Boilerplate cleaning: per seed article, per rule, the removal log, and a property over free text."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.config import METADATA, RAW
+from analysis.corpus import clean_text, load_corpus, strip_html
+
+SEEDS = {
+    "yonhap_2022": "000_195975bbf65f1b61.txt",
+    "dprk_mfa_2020": "001_45c24db9844f6b3c.txt",
+    "aggregator_2022": "002_df35194d66157c14.txt",
+    "upi_2021": "003_8505d72e17827951.txt",
+    "menafn_2025": "004_741019ec83785fc1.txt",
+}
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return load_corpus().set_index("id")
+
+
+# Boilerplate of each seed that must be gone from the cleaned body.
+BOILERPLATE = [
+    ("yonhap_2022", "Go to Contents"),
+    ("yonhap_2022", "date 2022-07-19"),
+    ("yonhap_2022", "15:18 July 19, 2022"),
+    ("yonhap_2022", "SEOUL, July 19 (Yonhap) --"),
+    ("yonhap_2022", "This file photo"),
+    ("yonhap_2022", "No Redistribution"),
+    ("yonhap_2022", "(Yonhap)"),
+    ("yonhap_2022", "yunhwanchae@yna.co.kr"),
+    ("yonhap_2022", "(END)"),
+    ("yonhap_2022", "N. Korea celebrates 22nd anniv."),
+    ("dprk_mfa_2020", "Foreign Affairs\n"),
+    ("dprk_mfa_2020", "Leave a Reply"),
+    ("dprk_mfa_2020", "Fill in your details"),
+    ("dprk_mfa_2020", "You are commenting using"),
+    ("dprk_mfa_2020", "Google photo"),
+    ("dprk_mfa_2020", "Connecting to %s"),
+    ("dprk_mfa_2020", "Historic Milestone for Development"),
+    ("aggregator_2022", "| World"),
+    ("aggregator_2022", "Photo: Sputnik"),
+    ("aggregator_2022", "Vladimir Putin during a meeting with Russian lawmakers"),
+    ("aggregator_2022", "North Korea releases video showing new missile launch"),
+    ("aggregator_2022", "Source link"),
+    ("aggregator_2022", "About Admin"),
+    ("aggregator_2022", "Check Also"),
+    ("aggregator_2022", "Islamic veil"),
+    ("aggregator_2022", "New protests over the death"),
+    ("aggregator_2022", "Leave a Reply"),
+    ("aggregator_2022", "Your email address will not be published"),
+    ("upi_2021", "0\n112"),
+    ("upi_2021", "July 20 (UPI)"),
+    ("upi_2021", "LEAVE A REPLY"),
+    ("upi_2021", "Please enter your comment!"),
+    ("upi_2021", "Please enter your name here"),
+    ("menafn_2025", "(MENAFN)"),
+]
+
+
+@pytest.mark.parametrize(("doc_id", "junk"), BOILERPLATE)
+def test_boilerplate_removed(seed, doc_id, junk):
+    assert junk not in seed.loc[doc_id, "text"]
+    assert junk.strip() in "\n".join(r["text"] for r in seed.loc[doc_id, "removed"])
+
+
+FIRST_LAST = [
+    ("yonhap_2022",
+     "North Korea on Tuesday marked the 22nd anniversary of a joint declaration with Russia on bilateral cooperation, "
+     "casting the two countries' relations as reaching a \"new strategic height.\"",
+     "Last week, the North recognized the independence of the pro-Russian breakaway regions of Donetsk and Luhansk in "
+     "eastern Ukraine, becoming the third country in the world to do so after Russia and Syria."),
+    ("dprk_mfa_2020",
+     "July 19 is a significant day which marks the 20th anniversary of the adoption of the DPRK-Russia Joint Declaration.",
+     "It is our consistent stand to expand and develop the DPRK-Russia relations as required by the new century, and the "
+     "DPRK will continue to exert all its efforts to strengthen and develop the relations of friendship between the two "
+     "countries and ensure regional peace and stability in conformity with the spirit of the DPRK-Russia Joint Declaration."),
+    ("aggregator_2022",
+     "Russian President Vladimir Putin has told North Korean leader Kim Jong-un that the two countries will expand their "
+     "bilateral relations with “common efforts”, Pyongyang state media reported on Monday.",
+     "Kim predicted that bilateral cooperation would grow “in all areas” based on an agreement signed in 2019 when he met with Putin."),
+    ("upi_2021",
+     "North Korea said Pyongyang’s friendship with Moscow “ensured regional peace and security” in a statement "
+     "commemorating a joint Russia-North Korea declaration signed more than two decades ago.",
+     "The United States has said that the North Korean government earned more than $500 million annually from its "
+     "overseas labor force before sanctions, according to the report."),
+    ("menafn_2025",
+     "North Korea and Russia on Saturday reaffirmed their commitment to strengthening their bilateral relationship, aiming "
+     "to elevate it into what they described as “eternal strategic relations,” while pledging unwavering support for each "
+     "other’s national interests.",
+     "Additionally, on the same day, North Korean leader Kim Jong Un met with Lavrov, who was visiting the country at the "
+     "invitation of the DPRK’s Foreign Ministry, media reported."),
+]
+
+
+@pytest.mark.parametrize(("doc_id", "first", "last"), FIRST_LAST)
+def test_first_and_last_body_sentence_kept(seed, doc_id, first, last):
+    text = seed.loc[doc_id, "text"]
+    assert text.startswith(first)
+    assert text.endswith(last)
+
+
+@pytest.mark.parametrize("doc_id", sorted(SEEDS))
+def test_every_quotation_kept(seed, doc_id):
+    raw = (RAW / SEEDS[doc_id]).read_text(encoding="utf-8")
+    quotes = re.findall(r"“([^”\n]+)”", raw) + re.findall(r'"([^"\n]+)"', raw)
+    assert quotes or doc_id == "dprk_mfa_2020"
+    for q in quotes:
+        assert q.strip("“") in seed.loc[doc_id, "text"], q
+
+
+def test_subhead_kept(seed):
+    # subheads are article structure, not boilerplate
+    assert "\n\nKim also praises bilateral cooperation\n\n" in seed.loc["aggregator_2022", "text"]
+
+
+RULES_PER_SEED = {
+    "yonhap_2022": ["date_stamp", "navigation", "title_repeated", "date_stamp", "dateline", "photo_caption", "byline_email", "end_marker"],
+    "dprk_mfa_2020": ["section_label", "title_repeated"] + ["comment_form"] * 10,
+    "aggregator_2022": ["title_repeated", "photo_caption", "repeated_teaser", "repeated_teaser", "source_link",
+                        "about_author", "related_teaser", "related_teaser", "related_teaser", "comment_form", "comment_form"],
+    "upi_2021": ["title_repeated", "share_counter", "share_counter", "dateline", "comment_form", "comment_form", "comment_form"],
+    "menafn_2025": ["title_repeated", "source_tag"],
+}
+
+
+@pytest.mark.parametrize(("doc_id", "rules"), sorted(RULES_PER_SEED.items()))
+def test_removal_log_in_document_order(seed, doc_id, rules):
+    removed = seed.loc[doc_id, "removed"]
+    assert [r["rule"] for r in removed] == rules
+    raw = (RAW / SEEDS[doc_id]).read_text(encoding="utf-8")
+    positions = [raw.find(r["text"]) for r in removed if r["rule"] != "repeated_teaser"]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "column", "value"),
+    [
+        ("yonhap_2022", "dateline", "SEOUL, July 19 (Yonhap)"),
+        ("yonhap_2022", "dateline_place", "SEOUL"),
+        ("yonhap_2022", "stamp", "2022-07-19"),
+        ("upi_2021", "dateline_agency", "UPI"),
+        ("menafn_2025", "dateline_agency", "MENAFN"),
+        ("dprk_mfa_2020", "section", "Foreign Affairs"),
+        ("aggregator_2022", "section", "World"),
+    ],
+)
+def test_metadata_kept_from_boilerplate(seed, doc_id, column, value):
+    assert seed.loc[doc_id, column] == value
+
+
+def _accounted(raw: str, c) -> bool:
+    """Non-space characters of raw == those of title + body + removals (as multisets)."""
+    def chars(s: str) -> Counter:
+        return Counter(ch for ch in s if not ch.isspace())
+    out = chars(c.title or "") + chars(c.text)
+    for r in c.removed:
+        out += chars(r["text"])
+    return chars(raw) == out
+
+
+@pytest.mark.parametrize("doc_id", sorted(SEEDS))
+def test_title_body_and_removals_account_for_raw_text(doc_id):
+    raw = (RAW / SEEDS[doc_id]).read_text(encoding="utf-8")
+    assert _accounted(raw, clean_text(raw))
+
+
+# Generic cases: (raw text, title given, expected body, expected rules). None of them is from a seed.
+CASES = [
+    ("Title here\n\nBody sentence one.", None, "Body sentence one.", []),
+    ("A single line without title", None, "A single line without title", []),
+    ("This is a long first paragraph that ends with a period.\nSecond one.", None,
+     "This is a long first paragraph that ends with a period.\n\nSecond one.", []),
+    ("Headline\n\nWASHINGTON (Reuters) - Lawmakers met on Monday.", None, "Lawmakers met on Monday.", ["dateline"]),
+    ("Headline\n\nLONDON — The vote was close.", None, "The vote was close.", ["dateline"]),
+    ("Headline\n\n(CNN) The vote was close.", None, "The vote was close.", ["source_tag"]),
+    ("Headline\n\n(APPLAUSE) Thank you all.", None, "(APPLAUSE) Thank you all.", []),
+    ("Headline\n\nFILE - In this 2019 photo, a man walks.\n\nBody.", None, "Body.", ["photo_caption"]),
+    ("Headline\n\nBody.\n\nBy Jane Doe, Example Times", None, "Body.", ["byline"]),
+    ("Headline\n\nBy The Numbers\n\nBody.", None, "By The Numbers\n\nBody.", []),
+    ("Headline\n\nBody.\n\nAdvertisement\n\nMore body.", None, "Body.\n\nMore body.", ["navigation"]),
+    ("Headline\n\nBody.\n\n* * *\n\nMore body.", None, "Body.\n\nMore body.", ["separator"]),
+    ("Headline\n\nRelated Stories:\n\nSome other headline\n\nBody continues here.", None,
+     "Body continues here.", ["related_teaser", "related_teaser"]),
+    ("Headline\n\nBody.\n\nLeave a Comment\n\nGreat post! I agree.", None, "Body.", ["comment_form", "comment_form"]),
+    ("Headline\n\nYeah.\n\nNo.\n\nYeah.", None, "Yeah.\n\nNo.\n\nYeah.", []),
+    ("Headline\n\nSame sentence.\n\nSame sentence.", None, "Same sentence.", ["repeated_line"]),
+    ("Headline\n\n2016\n\nBody.", None, "Body.", ["share_counter"]),
+    ("Headline\n\nBody one.\n\n2016\n\nBody two.", None, "Body one.\n\n2016\n\nBody two.", []),
+    ("Headline\n\nBody.\n\nMarch 3, 2017\n\nBody two.", None, "Body.\n\nMarch 3, 2017\n\nBody two.", []),
+    ("Site | News\n\nBody.", None, "Body.", ["title_section_suffix"]),
+    ("My Title\n\nBody.", "My Title", "Body.", ["title_repeated"]),
+    ("My “Title”\n\nBody.", 'My "title"', "Body.", ["title_repeated"]),
+    ("Body only, with the title elsewhere.", "Another title", "Body only, with the title elsewhere.", []),
+    ("Headline\n\nContact: someone@example.com", None, "", ["byline_email"]),
+    ("Headline\n\nWrite to someone@example.com for details.", None, "Write to someone@example.com for details.", []),
+    ("Headline\n\nThe photo shows nothing new, he said.", None, "The photo shows nothing new, he said.", []),
+    ("Headline\r\n\r\nWindows line ends.", None, "Windows line ends.", []),
+]
+
+
+@pytest.mark.parametrize(("raw", "title", "body", "rules"), CASES)
+def test_rule_cases(raw, title, body, rules):
+    c = clean_text(raw, title=title)
+    assert c.text == body
+    assert [r["rule"] for r in c.removed] == rules
+
+
+def test_title_taken_from_first_line_only_when_headline_like():
+    assert clean_text("Kim meets Putin\n\nThey talked.").title == "Kim meets Putin"
+    c = clean_text("They met on Monday. They talked.\n\nMore.")
+    assert c.title is None and "no_title" in c.flags and c.text.startswith("They met")
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>One &amp; two.</p><p>Three.</p>", "One & two.\n\nThree."),
+        ("<div>Text<script>var x = 1;</script></div>", "Text"),
+        ('<p>A <a href="x">link</a> here.</p>', "A link here."),
+    ],
+)
+def test_strip_html(html, text):
+    stripped, markup = strip_html(html)
+    assert clean_text("T\n\n" + html).text == text
+    assert "<" not in stripped and "<" in markup
+
+
+def test_html_is_flagged_and_logged():
+    c = clean_text("Title\n\n<p>Body <b>bold</b>.</p>")
+    assert c.text == "Body bold." and "html_stripped" in c.flags
+    assert c.removed[0]["rule"] == "html_markup" and "<b>" in c.removed[0]["text"]
+
+
+def test_angle_brackets_in_prose_are_not_markup():
+    c = clean_text("Title\n\nHe wrote <Obama at summit:> in his notes.")
+    assert c.text == "He wrote <Obama at summit:> in his notes." and not c.flags
+
+
+_lines = st.lists(
+    st.one_of(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="<&"), max_size=80),
+        st.sampled_from(["Go to Contents", "(END)", "Leave a Reply", "Check Also", "0", "Advertisement", "x@y.org",
+                         "SEOUL, July 1 (Yonhap) -- Text.", "(MENAFN) Text.", "Same.", "Same.", "A | B", "***"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_lines, st.sampled_from(["\n", "\n\n", "\r\n"]), st.one_of(st.none(), st.text(max_size=20)))
+def test_cleaning_never_raises_and_accounts_for_every_character(lines, sep, title):
+    raw = sep.join(lines)
+    c = clean_text(raw, title=title)
+    assert isinstance(c.text, str)
+    assert c.text == c.text.strip()
+    if title is None or not title.strip():
+        assert _accounted(raw, c)
+    else:
+        assert _accounted(raw, type(c)(title=None, text=c.text, removed=[r for r in c.removed if r["rule"] != "title_section_suffix"]))
