@@ -1,0 +1,587 @@
+"""Streaming pipeline: per-document Parquet tables and per-group aggregates for any corpus size.
+
+``run`` reads a corpus in partitions of ``chunk_size`` documents through the corpus
+module's streaming reader, runs the project's per-document functions on each
+partition (cleaning, quotations, sentence sentiment with voice, term counts; nothing
+is re-implemented here) and writes one Parquet file per partition and table under
+``OUT``. The aggregates the notebooks read are computed from those files alone, so a
+report on millions of documents never needs the texts again:
+
+* counts are *summed* (terms per group, quotes per speaker, sentences per voice),
+  which is exact and independent of partitioning: keyness (log-odds, G²) needs only
+  group totals;
+* interval estimates come from per-document statistics (``doc_sentiment``: one mean
+  per document and voice), the unit a bootstrap over documents resamples.
+
+Term counts. Each partition fits its own scikit-learn ``CountVectorizer`` (configured
+by the terms module) and stores sparse ``(id, term, count)`` triples keyed by the term
+*string*; aggregation merges partitions by term string. That is exact and
+deterministic whatever the partitioning, unlike merging vocabulary *indices*, and
+unlike ``HashingVectorizer`` (stateless, but it loses the term strings a keyness table
+must show and silently merges colliding terms). Parquet dictionary-encodes the
+repeated strings, so the triples stay compact on disk.
+
+Aggregation streams the Parquet files through Arrow's Acero engine (a hash
+aggregate over a dataset scan): memory grows with the number of distinct keys
+(e.g. group × term pairs), not with the number of documents.
+
+Resumability. A partition's files are written under hidden temporary names and
+renamed into place (atomic on POSIX), then a marker ``_partitions/part-NNNNN.json``
+with its counts is written the same way. A rerun with the same arguments skips
+partitions that have a marker; a partition interrupted half-way is recomputed and
+overwrites its own deterministic file names, so nothing is lost or duplicated. The
+arguments (corpus fingerprint, group column, chunk size, schema version) are recorded
+in ``manifest.json``; a rerun with different ones is refused unless ``restart=True``.
+The engine is not part of a run's identity: both engines write identical files, so a
+run started locally may be finished on Dask.
+
+Dask. ``engine="dask"`` submits the same :func:`process_partition` to a
+``distributed`` cluster as futures, with at most two partitions per worker in flight
+(back-pressure keeps memory flat), and writes each result as it completes. Futures
+rather than ``dask.bag``: the corpus reader is one stream over every accepted format
+(JSONL, gzip, CSV, Parquet, folders) which a bag would need re-implemented as
+per-format partitioned readers, and a bag built from the stream would hold the whole
+corpus in the client. Workers return tables to the client, which writes them, so a
+remote ``--scheduler`` needs no shared file system. Workers run one thread each: the
+work is pure Python and holds the GIL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from analysis.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
+SCHEMA_VERSION = 1
+#: Per-document tables, one Parquet file per partition in each folder.
+TABLES = ("documents", "sentences", "quotes", "terms", "rejects")
+#: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
+_IN_FLIGHT_PER_WORKER = 2
+_MARKERS = "_partitions"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did; ``documents_in == analysed + rejected`` always holds.
+
+    Attributes:
+        out: Output folder.
+        documents_in: Documents read from the corpus, rejected ones included.
+        analysed: Documents analysed and written to ``documents/``.
+        rejected: Documents rejected by the reader or an analysis step (``rejects/``).
+        partitions: Partitions in the corpus.
+        resumed_partitions: Partitions already finished by an earlier, interrupted run.
+        sentences: Sentences scored.
+        quotes: Quotations found.
+        engine: ``"local"`` or ``"dask"``.
+        seconds: Wall time of this invocation.
+    """
+
+    out: Path
+    documents_in: int
+    analysed: int
+    rejected: int
+    partitions: int
+    resumed_partitions: int
+    sentences: int
+    quotes: int
+    engine: str
+    seconds: float
+
+
+@dataclass
+class PartitionResult:
+    """The per-document tables of one partition, and its counts."""
+
+    part: int
+    tables: dict[str, pd.DataFrame]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- output files
+
+
+def _part_name(part: int) -> str:
+    return f"part-{part:05d}"
+
+
+def _atomic_replace(write: Callable[[Path], None], path: Path) -> None:
+    """Write via ``write(tmp)`` to a hidden sibling, then rename over ``path``.
+
+    Hidden names (leading ``.``) are ignored by Arrow's dataset discovery, so readers
+    never see a half-written file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    _atomic_replace(lambda p: p.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8"), path)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    _atomic_replace(lambda p: pq.write_table(table, p, compression="zstd"), path)
+
+
+def _write_partition(out: Path, result: PartitionResult) -> None:
+    """Write every table of a partition, then its marker: the marker means "complete"."""
+    name = _part_name(result.part)
+    for table, frame in result.tables.items():
+        _write_parquet(frame, out / table / f"{name}.parquet", SCHEMAS[table])
+    _write_json(result.counts, out / _MARKERS / f"{name}.json")
+
+
+def _finished(out: Path) -> dict[int, dict[str, int]]:
+    markers = out / _MARKERS
+    done = {}
+    for path in sorted(markers.glob("part-*.json")) if markers.exists() else []:
+        done[int(path.stem.split("-")[1])] = json.loads(path.read_text(encoding="utf-8"))
+    return done
+
+
+def _fingerprint(corpus: Path) -> dict[str, Any]:
+    """Identity of the input: path, size and modification time (of every file, for a folder)."""
+    if corpus.is_dir():
+        files = sorted(p for p in corpus.rglob("*") if p.is_file())
+        stats = [p.stat() for p in files]
+        return {"path": str(corpus), "files": len(files), "bytes": sum(s.st_size for s in stats),
+                "mtime_ns": max((s.st_mtime_ns for s in stats), default=0)}
+    st = corpus.stat()
+    return {"path": str(corpus), "files": 1, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _prepare(out: Path, arguments: dict[str, Any], *, restart: bool) -> dict[int, dict[str, int]]:
+    """Create or reopen ``out``; return the partitions an earlier run finished."""
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        previous = json.loads(manifest.read_text(encoding="utf-8")).get("arguments")
+        if previous == arguments:
+            return _finished(out)
+        if not restart:
+            changed = sorted(k for k in set(previous or {}) | set(arguments) if (previous or {}).get(k) != arguments.get(k))
+            raise InputError(
+                f"holds a run with different arguments ({', '.join(changed)} changed); "
+                "use another --out, or restart=True to discard it",
+                source=str(out),
+            )
+    elif out.exists() and any(out.iterdir()):
+        # Never delete files this module did not write.
+        raise InputError("exists, is not empty and is not a pipeline output; choose another --out", source=str(out))
+    if manifest.exists():  # restart requested: discard the earlier run
+        for sub in (*TABLES, _MARKERS, "aggregates"):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        manifest.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in (*TABLES, _MARKERS):
+        (out / sub).mkdir(exist_ok=True)
+    _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": False}, manifest)
+    return {}
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def _progress(total: int | None, *, enabled: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    # tqdm's disable=None turns the bar off when stderr is not a terminal (CI, tests, pipes).
+    return tqdm(total=total, unit="doc", file=sys.stderr, disable=None if enabled is None else not enabled, dynamic_ncols=True)
+
+
+def _log_partition(counts: dict[str, int], part: int, *, resumed: bool = False) -> None:
+    log.info(
+        "partition %05d%s: %d documents in, %d analysed, %d rejected, %d sentences, %d quotes, %d term entries",
+        part, " (resumed)" if resumed else "", counts["documents_in"], counts["analysed"], counts["rejected"],
+        counts["sentences"], counts["quotes"], counts["terms"],
+    )
+
+
+def _run_local(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResult], None], **options: Any) -> None:
+    for part, chunk in chunks:
+        write(process_partition(chunk, part=part, **options))
+
+
+def _cluster(scheduler: Any, workers: int | None) -> tuple[Any, Any]:
+    """A client on ``scheduler`` (address or Client), or on a new LocalCluster sized to the machine."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None and not isinstance(scheduler, str):
+        return scheduler, None  # a caller-owned Client: not ours to close
+    if scheduler is not None:
+        return Client(scheduler), None
+    n = workers or len(os.sched_getaffinity(0))
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.WARNING)
+    return Client(cluster), cluster
+
+
+def _run_dask(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResult], None], *, scheduler: Any,
+              workers: int | None, **options: Any) -> None:
+    from distributed import as_completed
+
+    client, cluster = _cluster(scheduler, workers)
+    try:
+        window = _IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
+        pending = as_completed()
+        for part, chunk in chunks:
+            # a unique key: a rerun must recompute, never reuse a result the cluster still holds
+            pending.add(client.submit(process_partition, chunk, part=part, **options,
+                                      key=f"outlet-lens-partition-{part}-{os.getpid()}-{time.monotonic_ns()}"))
+            while pending.count() >= window:
+                write(next(pending).result())
+        for fut in pending:
+            write(fut.result())
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _group_by(path: Path, keys: list[str], aggregates: list[tuple[str, str, str]],
+              derived: dict[str, pc.Expression] | None = None) -> pd.DataFrame:
+    """Stream the Parquet files under ``path`` through an Arrow hash aggregate, sorted by ``keys``.
+
+    ``aggregates`` are ``(column, function, name)`` with Arrow's hash functions
+    (``hash_sum``, ``hash_count``, ``hash_mean``...); ``derived`` adds computed
+    columns first. Memory grows with the distinct keys, not with the rows.
+    """
+    derived = derived or {}
+    columns = sorted((set(keys) | {c for c, _, _ in aggregates}) - set(derived))
+    dataset = ds.dataset(path, format="parquet", schema=SCHEMAS[path.name])
+    decl = ac.Declaration.from_sequence([
+        ac.Declaration("scan", ac.ScanNodeOptions(dataset, columns=columns)),
+        ac.Declaration("project", ac.ProjectNodeOptions([pc.field(c) for c in columns] + list(derived.values()),
+                                                        columns + list(derived))),
+        ac.Declaration("aggregate", ac.AggregateNodeOptions([(c, f, None, n) for c, f, n in aggregates], keys=keys)),
+    ])
+    frame = decl.to_table(use_threads=True).to_pandas()
+    return frame[keys + [n for _, _, n in aggregates]].sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def aggregate(out: str | Path) -> dict[str, Path]:
+    """(Re)compute the per-group aggregates of a finished run from its per-document Parquet.
+
+    Args:
+        out: The run's output folder.
+
+    Returns:
+        Table name -> Parquet path under ``out/aggregates``.
+    """
+    out = Path(out)
+    target = out / "aggregates"
+    target.mkdir(exist_ok=True)
+    tables = {
+        "groups": _group_by(out / "documents", ["group"], [
+            ("id", "hash_count", "documents"), ("words", "hash_sum", "words"),
+            ("n_sentences", "hash_sum", "sentences"), ("n_quotes", "hash_sum", "quotes")]),
+        "group_terms": _group_by(out / "terms", ["group", "term"], [
+            ("count", "hash_sum", "count"), ("id", "hash_count", "documents")]),
+        "group_sentiment": _group_by(out / "sentences", ["group", "voice"], [
+            ("compound", "hash_count", "sentences"), ("compound", "hash_sum", "compound_sum"),
+            ("compound_sq", "hash_sum", "compound_sumsq"), ("id", "hash_count_distinct", "documents")],
+            derived={"compound_sq": pc.multiply(pc.field("compound"), pc.field("compound"))}),
+        "doc_sentiment": _group_by(out / "sentences", ["group", "id", "voice"], [
+            ("compound", "hash_count", "sentences"), ("compound", "hash_mean", "compound_mean")]),
+        "group_quotes": _group_by(out / "quotes", ["group", "kind"], [("start", "hash_count", "quotes")]),
+        "group_speakers": _group_by(out / "quotes", ["group", "speaker", "speaker_type"], [
+            ("start", "hash_count", "quotes"), ("id", "hash_count_distinct", "documents")]),
+    }
+    paths = {}
+    for name, frame in tables.items():
+        paths[name] = target / f"{name}.parquet"
+        _write_parquet(frame, paths[name])
+    return paths
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def run(
+    corpus: str | Path,
+    out: str | Path,
+    *,
+    group_by: str = "outlet",
+    engine: str = "local",
+    scheduler: Any = None,
+    chunk_size: int = 1000,
+    ngram_max: int = 1,
+    workers: int | None = None,
+    restart: bool = False,
+    progress: bool | None = None,
+) -> RunSummary:
+    """Analyse a corpus partition by partition; write per-document Parquet and per-group aggregates.
+
+    Args:
+        corpus: Any corpus the corpus module reads (JSONL, JSONL.gz, CSV, Parquet, folder).
+        out: Output folder (created; an earlier run with the same arguments is resumed).
+        group_by: Metadata column that groups documents (missing values -> ``"unknown"``).
+        engine: ``"local"`` (this process) or ``"dask"``.
+        scheduler: Dask scheduler address or ``distributed.Client``; default a LocalCluster.
+        chunk_size: Documents per partition.
+        ngram_max: Longest n-gram counted into ``terms/`` (1-3, as :func:`analysis.terms.dfm`).
+        workers: LocalCluster workers (default: the CPUs this process may use).
+        restart: Discard an earlier run in ``out`` made with different arguments.
+        progress: Show a progress bar; ``None`` = only when stderr is a terminal.
+
+    Returns:
+        A :class:`RunSummary`; its counts satisfy ``documents_in == analysed + rejected``.
+
+    Raises:
+        InputError: unreadable corpus, bad options, or ``out`` holding another run.
+    """
+    t0 = time.perf_counter()
+    corpus, out = Path(corpus), Path(out)
+    if engine not in ("local", "dask"):
+        raise InputError(f"unknown engine {engine!r}; use 'local' or 'dask'")
+    if chunk_size < 1:
+        raise InputError(f"chunk size must be at least 1, not {chunk_size}")
+    if not corpus.exists():
+        raise InputError("corpus not found", source=str(corpus))
+    if ngram_max not in (1, 2, 3):
+        raise InputError(f"ngram_max must be 1, 2 or 3, not {ngram_max}")
+    arguments = {"corpus": _fingerprint(corpus.resolve()), "group_by": group_by, "chunk_size": chunk_size,
+                 "ngram_max": ngram_max, "schema_version": SCHEMA_VERSION}
+    done = _prepare(out, arguments, restart=restart)
+    if done:
+        log.info("resuming %s: %d partitions already finished", out, len(done))
+
+    counts: dict[int, dict[str, int]] = dict(done)
+    bar = _progress(None, enabled=progress)
+
+    def chunks() -> Iterator[tuple[int, Any]]:
+        for part, chunk in _read_chunks(corpus, chunk_size=chunk_size, group_by=group_by):
+            if part in done:
+                _log_partition(done[part], part, resumed=True)
+                bar.update(done[part]["documents_in"])
+                continue
+            yield part, chunk
+
+    def write(result: PartitionResult) -> None:
+        _write_partition(out, result)
+        counts[result.part] = result.counts
+        _log_partition(result.counts, result.part)
+        bar.update(result.counts["documents_in"])
+
+    try:
+        options = {"group_by": group_by, "ngram_max": ngram_max}
+        if engine == "local":
+            _run_local(chunks(), write, **options)
+        else:
+            _run_dask(chunks(), write, scheduler=scheduler, workers=workers, **options)
+    finally:
+        bar.close()
+
+    totals = {k: sum(c[k] for c in counts.values()) for k in ("documents_in", "analysed", "rejected", "sentences", "quotes")}
+    # Every document read is either analysed or rejected: a mismatch is a bug, never a silent drop.
+    assert totals["documents_in"] == totals["analysed"] + totals["rejected"], totals
+    aggregate(out)
+    summary = RunSummary(out=out, partitions=len(counts), resumed_partitions=len(done), engine=engine,
+                         seconds=round(time.perf_counter() - t0, 3), **totals)
+    _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": True,
+                 "summary": {k: v for k, v in asdict(summary).items() if k not in ("out", "seconds", "engine")}},
+                out / "manifest.json")
+    log.info("%s: %d documents in = %d analysed + %d rejected; %d partitions (%d resumed)", out,
+             summary.documents_in, summary.analysed, summary.rejected, summary.partitions, summary.resumed_partitions)
+    return summary
+
+
+def cli_run(args: Any) -> int:
+    """``python -m analysis run``: run the pipeline and print its counts as one JSON line."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    summary = run(args.corpus, args.out, group_by=args.group_by, engine=args.engine, scheduler=args.scheduler,
+                  chunk_size=args.chunk_size, restart=getattr(args, "restart", False))
+    print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(summary).items()}))
+    return 0
+
+
+# --------------------------------------------------------------------------- per partition
+
+#: Arrow schemas of the per-document tables: fixed, so empty partitions and nulls never
+#: change a column's type and the partition files always read as one dataset.
+_STR, _I32, _I64, _F64 = pa.string(), pa.int32(), pa.int64(), pa.float64()
+SCHEMAS: dict[str, pa.Schema] = {
+    "documents": pa.schema([
+        ("id", _STR), ("group", _STR), ("outlet", _STR), ("date", _STR), ("title", _STR), ("words", _I64),
+        ("n_paragraphs", _I32), ("n_sentences", _I32), ("n_quotes", _I32), ("n_removed", _I32),
+        ("flags", pa.list_(_STR)), ("source", _STR)]),
+    "sentences": pa.schema([
+        ("id", _STR), ("group", _STR), ("sentence", _I32), ("paragraph", _I32), ("start", _I64), ("end", _I64),
+        ("voice", _STR), ("speaker", _STR), ("compound", _F64), ("pos", _F64), ("neu", _F64), ("neg", _F64)]),
+    "quotes": pa.schema([
+        ("id", _STR), ("group", _STR), ("quote", _STR), ("kind", _STR), ("speaker", _STR), ("speaker_type", _STR),
+        ("cue", _STR), ("paragraph", _I32), ("start", _I64), ("end", _I64), ("speaker_start", _I64),
+        ("speaker_end", _I64)]),
+    "terms": pa.schema([("id", _STR), ("group", _STR), ("term", _STR), ("count", _I64)]),
+    "rejects": pa.schema([("id", _STR), ("source", _STR), ("reason", _STR)]),
+}
+
+
+def _frame(name: str, rows: list[dict[str, Any]] | dict[str, Any]) -> pd.DataFrame:
+    """A table with exactly the columns of ``SCHEMAS[name]``, in order."""
+    cols = SCHEMAS[name].names
+    frame = pd.DataFrame(rows) if not isinstance(rows, list) or rows else pd.DataFrame(columns=cols)
+    for c in cols:
+        if c not in frame.columns:
+            frame[c] = None
+    return frame[cols]
+
+
+def _group_value(doc: dict[str, Any], group_by: str) -> str:
+    v = doc.get(group_by)
+    if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+        return "unknown"
+    return str(v).strip()
+
+
+def _error(step: str, exc: BaseException) -> str:
+    return f"{step} failed: {type(exc).__name__}: {exc}"[:500]
+
+
+def _quote_rows(doc_id: str, group: str, text: str) -> list[dict[str, Any]]:
+    from analysis.quotes import extract_quotes
+
+    return [{"id": doc_id, "group": group, "quote": q.text, "kind": q.kind, "speaker": q.speaker,
+             "speaker_type": q.speaker_type, "cue": q.cue, "paragraph": q.paragraph, "start": q.start, "end": q.end,
+             "speaker_start": q.speaker_start, "speaker_end": q.speaker_end}
+            for q in extract_quotes(text)]
+
+
+def _term_rows(documents: pd.DataFrame, *, ngram_max: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Sparse ``(id, group, term, count)`` triples of a partition (terms module's ``dfm``), and words per document."""
+    from analysis.terms import dfm
+
+    if documents.empty:
+        return _frame("terms", []), {}
+    d = dfm(documents[["id", "group", "text"]], ngram_max=ngram_max)
+    coo = d.matrix.tocoo()  # rows in document order, columns sorted within a row
+    terms = pd.DataFrame({
+        "id": d.doc_ids[coo.row], "group": documents["group"].to_numpy(dtype=object)[coo.row],
+        "term": d.terms[coo.col], "count": coo.data.astype("int64"),
+    })
+    return terms, dict(zip(d.doc_ids, d.n_words.tolist()))
+
+
+def _sentence_frame(documents: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Sentence sentiment with voice for a partition, and the documents that failed (id -> reason).
+
+    The whole partition is scored in one call; only if that raises is each document
+    scored alone, to find and reject the one that fails.
+    """
+    from analysis.sentiment import score_sentences
+
+    def score(frame: pd.DataFrame) -> pd.DataFrame:
+        rows = score_sentences(frame[["id", "text"]])
+        return rows.assign(group=rows["id"].map(dict(zip(frame["id"], frame["group"]))))
+
+    if documents.empty:
+        return _frame("sentences", []), {}
+    try:
+        return score(documents), {}
+    except Exception:
+        parts, failed = [], {}
+        for i in range(len(documents)):
+            try:
+                parts.append(score(documents.iloc[i:i + 1]))
+            except Exception as exc:
+                failed[documents["id"].iat[i]] = _error("sentiment", exc)
+        return (pd.concat(parts, ignore_index=True) if parts else _frame("sentences", [])), failed
+
+
+def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], *, part: int, group_by: str,
+                      ngram_max: int = 1) -> PartitionResult:
+    """Analyse one partition of cleaned documents; a failing document becomes a reject, never a crash.
+
+    Args:
+        chunk: ``(documents, rejected)`` as the corpus reader yields them
+            (:class:`analysis.corpus.Chunk`), ``raw_text`` dropped.
+        part: Partition number (names the output files).
+        group_by: Column whose value groups documents (missing -> ``"unknown"``).
+        ngram_max: Longest n-gram counted (as :func:`analysis.terms.dfm`).
+
+    Returns:
+        Tables ``documents, sentences, quotes, terms, rejects`` (:data:`SCHEMAS`) and counts,
+        rows in input order.
+    """
+    t0 = time.perf_counter()
+    docs, rejected = chunk
+    rejects = [{"id": r.get("id"), "source": r.get("source"), "reason": r.get("reason")} for r in rejected]
+    kept: list[dict[str, Any]] = []
+    quotes: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        doc_id, group = doc["id"], _group_value(doc, group_by)
+        try:
+            quotes[doc_id] = _quote_rows(doc_id, group, doc["text"])
+        except Exception as exc:  # one bad document must not stop a million-document run
+            rejects.append({"id": doc_id, "source": doc.get("source"), "reason": _error("quotes", exc)})
+            continue
+        kept.append({"id": doc_id, "group": group, "outlet": doc.get("outlet"), "date": doc.get("date"),
+                     "title": doc.get("title"), "n_paragraphs": doc.get("n_paragraphs"),
+                     "n_sentences": doc.get("n_sentences"), "n_quotes": len(quotes[doc_id]),
+                     "n_removed": doc.get("n_removed", 0), "flags": list(doc.get("flags") or []),
+                     "source": doc.get("source"), "text": doc["text"]})
+    documents = pd.DataFrame(kept, columns=[*SCHEMAS["documents"].names, "text"])
+    sentences, failed = _sentence_frame(documents)
+    if failed:
+        rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]]} for d in kept if d["id"] in failed]
+        documents = documents[~documents["id"].isin(failed)].reset_index(drop=True)
+    terms, words = _term_rows(documents, ngram_max=ngram_max)
+    documents["words"] = documents["id"].map(words).fillna(0).astype("int64")
+    tables = {
+        "documents": _frame("documents", documents.drop(columns="text")),
+        "sentences": _frame("sentences", sentences),
+        "quotes": _frame("quotes", [q for doc_id in documents["id"] for q in quotes[doc_id]]),
+        "terms": _frame("terms", terms),
+        "rejects": _frame("rejects", rejects),
+    }
+    counts = {"documents_in": len(docs) + len(rejected), "analysed": len(tables["documents"]),
+              "rejected": len(tables["rejects"]), "sentences": len(tables["sentences"]),
+              "quotes": len(tables["quotes"]), "terms": len(tables["terms"]),
+              "seconds": round(time.perf_counter() - t0, 3)}
+    return PartitionResult(part=part, tables=tables, counts=counts)
+
+
+def _slim(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a partition needs of a reader document: drops the raw text and the removal log's texts."""
+    out = {k: v for k, v in doc.items() if k not in ("raw_text", "removed")}
+    out["n_removed"] = len(doc.get("removed") or ())
+    return out
+
+
+def _read_chunks(corpus: Path, *, chunk_size: int, group_by: str) -> Iterator[tuple[int, Any]]:
+    """``(partition number, (documents, rejected))`` from the corpus module's streaming reader."""
+    from analysis.corpus import iter_documents
+
+    for part, chunk in enumerate(iter_documents(corpus, chunk_size=chunk_size)):
+        if part == 0 and chunk.docs and not any(group_by in d for d in chunk.docs):
+            raise InputError(f"no column {group_by!r} to group by; columns: {', '.join(sorted(chunk.docs[0]))}",
+                             source=str(corpus))
+        yield part, ([_slim(d) for d in chunk.docs], list(chunk.rejected))
+
