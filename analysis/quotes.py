@@ -1097,3 +1097,76 @@ def cli_quotes(args: Any) -> int:
                for rec in read_jsonl(args.input))
     write_jsonl(records, args.output)
     return 0
+
+
+def voice_shares(corpus: "Any") -> "Any":
+    """How much of each article is quoted, reported, or in the outlet's own voice.
+
+    Characters inside quotation marks (direct quotes and the quoted fragments of
+    partial ones) are ``quoted``; the rest of the attributed content (indirect
+    speech, the reported clause around a fragment) is ``reported``; everything else
+    is ``own``. Shares are of non-space characters.
+
+    Args:
+        corpus: DataFrame with ``id``, ``text`` and optionally ``outlet``.
+
+    Returns:
+        DataFrame id, outlet, chars, quoted, reported, own, quoted_share,
+        reported_share, own_share.
+    """
+    import pandas as pd
+
+    rows = []
+    outlets = corpus["outlet"] if "outlet" in corpus.columns else ["unknown"] * len(corpus)
+    for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
+        text = text if isinstance(text, str) else ""
+        mask = bytearray(len(text))  # 0 own, 1 reported, 2 quoted
+        for q in extract_quotes(text):
+            mask[q.start : q.end] = b"\x01" * (q.end - q.start)
+            for s, e in q.fragments:
+                mask[s:e] = b"\x02" * (e - s)
+        counts = [0, 0, 0]
+        for ch, m in zip(text, mask):
+            if not ch.isspace():
+                counts[m] += 1
+        total = sum(counts) or 1
+        rows.append({"id": doc_id, "outlet": outlet, "chars": sum(counts), "quoted": counts[2], "reported": counts[1],
+                     "own": counts[0], "quoted_share": counts[2] / total, "reported_share": counts[1] / total,
+                     "own_share": counts[0] / total})
+    return pd.DataFrame(rows)
+
+
+def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0) -> "Any":
+    """Which quoted words in the other documents are found in a source document.
+
+    Each quoted fragment (the words inside quotation marks) of every other document
+    is looked up in the source text with rapidfuzz's ``partial_ratio`` (best
+    matching substring, 0-100), which tolerates small edits and translation-style
+    variants; a fragment is ``found`` at ``score >= threshold``.
+
+    Args:
+        corpus: DataFrame with ``id``, ``text`` and optionally ``outlet``.
+        source_id: ``id`` of the source document (e.g. ``"dprk_mfa_2020"``).
+        threshold: Minimum partial-ratio score to count as found.
+
+    Returns:
+        DataFrame id, outlet, fragment, words, score, found (one row per fragment).
+    """
+    import pandas as pd
+    from rapidfuzz import fuzz
+
+    if source_id not in set(corpus["id"]):
+        raise ValueError(f"source_id {source_id!r} is not a document id of the corpus")
+    source = str(corpus.loc[corpus["id"] == source_id, "text"].iloc[0]).lower()
+    rows = []
+    outlets = corpus["outlet"] if "outlet" in corpus.columns else ["unknown"] * len(corpus)
+    for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
+        if doc_id == source_id or not isinstance(text, str):
+            continue
+        for q in extract_quotes(text):
+            for s, e in q.fragments:
+                frag = text[s:e]
+                score = fuzz.partial_ratio(frag.lower(), source)
+                rows.append({"id": doc_id, "outlet": outlet, "fragment": frag, "words": len(frag.split()),
+                             "score": round(score, 1), "found": score >= threshold})
+    return pd.DataFrame(rows, columns=["id", "outlet", "fragment", "words", "score", "found"])

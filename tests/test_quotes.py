@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.config import ANNOTATIONS, EVAL, ROOT
-from analysis.quotes import Quote, extract_quotes, quotes_table
+from analysis.quotes import Quote, carried_quotes, extract_quotes, quotes_table, voice_shares
 
 
 def _one(text: str) -> Quote:
@@ -250,3 +250,22 @@ def test_polnear_dev_figures(tmp_path):
     assert direct["f1"] >= 0.87
     assert direct["speaker_acc"] >= 0.67
     assert every["f1"] >= 0.55
+
+
+def test_voice_shares_counts_quoted_reported_and_own():
+    corpus = pd.DataFrame({"id": ["a"], "outlet": ["X"], "text": ["“Yes no,” Lee said. Smith said that the plan is off."]})
+    row = voice_shares(corpus).iloc[0]
+    # quoted: "Yes no," -> "Yesno," minus trimmed comma = 5 chars; reported: "the plan is off" = 12
+    assert (row.quoted, row.reported) == (5, 12)
+    assert row.own == row.chars - 17
+    assert row.quoted_share + row.reported_share + row.own_share == pytest.approx(1.0)
+
+
+def test_carried_quotes_finds_fragments_in_the_source():
+    corpus = pd.DataFrame({"id": ["src", "b"], "outlet": ["S", "B"],
+                           "text": ["The relations are reaching a new strategic height today.",
+                                    "The ministry said ties reach a “new strategic height” and a “golden future.”"]})
+    df = carried_quotes(corpus, source_id="src")
+    assert df[["fragment", "found"]].values.tolist() == [["new strategic height", True], ["golden future", False]]
+    with pytest.raises(ValueError, match="nope"):
+        carried_quotes(corpus, source_id="nope")
