@@ -793,6 +793,28 @@ def removal_table(corpus: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "outlet", "rule", "text"])
 
 
+#: Provenance columns of the metadata table (missing ones come out empty).
+PROVENANCE = ("id", "outlet", "outlet_type", "date", "date_method", "date_evidence", "sha256")
+
+
+def provenance_table(corpus: pd.DataFrame) -> pd.DataFrame:
+    """Where each document comes from: :data:`PROVENANCE` columns, sha256 cut to 12 hex digits."""
+    out = corpus.reindex(columns=list(PROVENANCE))
+    out["sha256"] = out["sha256"].astype("string").str[:12]
+    return out.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def size_table(corpus: pd.DataFrame, *, group_by: str = "outlet") -> pd.DataFrame:
+    """Sizes per document: words, paragraphs, sentences, raw and cleaned characters, share removed (%)."""
+    raw = corpus["raw_text"].str.len()
+    kept = corpus["text"].str.len()
+    return pd.DataFrame({
+        "id": corpus["id"], group_by: corpus[group_by], "n_words": corpus["n_words"],
+        "n_paragraphs": corpus["n_paragraphs"], "n_sentences": corpus["n_sentences"],
+        "raw_chars": raw, "clean_chars": kept, "removed_pct": (100 * (1 - kept / raw)).round(1),
+    }).sort_values("id", kind="stable").reset_index(drop=True)
+
+
 # ---------------------------------------------------------------------------
 # Command line
 

@@ -294,3 +294,17 @@ def test_cli_bad_invocation_fails_with_one_line(tmp_path, capsys, args, message)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and err.startswith("error: ")
     assert not out.exists()
+
+
+def test_provenance_and_size_tables():
+    from analysis.corpus import provenance_table, size_table
+
+    seed = load_corpus()
+    prov = provenance_table(seed).set_index("id")
+    assert prov.loc["yonhap_2022", "date_method"] == "stated"
+    assert prov.loc["upi_2021", "sha256"] == "a5b1806ca0b0"
+    sizes = size_table(seed).set_index("id")
+    assert (sizes["clean_chars"] < sizes["raw_chars"]).all()
+    assert sizes.loc["menafn_2025", "removed_pct"] < sizes.loc["yonhap_2022", "removed_pct"]
+    # a corpus without provenance columns still gets the table, with empty cells
+    assert provenance_table(load_corpus(FOLDER))["outlet_type"].isna().all()
