@@ -45,3 +45,22 @@ def test_hard_wrapped_text_joins_lines():
 
 def test_empty():
     assert sentences("") == [] and paragraphs("   \n") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("He lives in the U.S. The company does not.", ["He lives in the U.S.", "The company does not."]),
+        ("U.S. Army troops left. Then more.", ["U.S. Army troops left.", "Then more."]),
+        ("George W. Bush spoke.", ["George W. Bush spoke."]),
+        ("Gen. Lee met Mr. Putin in Sept. 2020. They spoke.", ["Gen. Lee met Mr. Putin in Sept. 2020.", "They spoke."]),
+        ("“Why?” he asked. Nobody knew.", ["“Why?” he asked.", "Nobody knew."]),
+        ("The Russian side ... expressed support.", ["The Russian side ... expressed support."]),
+        ("It grew 3.5 percent. Prices rose.", ["It grew 3.5 percent.", "Prices rose."]),
+        ("(MENAFN) North Korea met. Russia agreed.", ["(MENAFN) North Korea met.", "Russia agreed."]),
+        ("No. 1 ranked team won. It was close.", ["No. 1 ranked team won.", "It was close."]),
+        ("no terminal punctuation", ["no terminal punctuation"]),
+    ],
+)
+def test_more_news_cases(text, expected):
+    assert _texts(text) == expected
