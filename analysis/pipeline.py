@@ -94,6 +94,9 @@ class RunSummary:
         quotes: Quotations found.
         engine: ``"local"`` or ``"dask"``.
         seconds: Wall time of this invocation.
+        step_seconds: Seconds per step: ``read`` (parse, clean, split: the corpus reader),
+            ``quotes``, ``sentiment``, ``terms``, ``tables`` (summed over partitions, on
+            the workers for Dask), ``write`` and ``aggregate``.
     """
 
     out: Path
@@ -106,6 +109,7 @@ class RunSummary:
     quotes: int
     engine: str
     seconds: float
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -376,8 +380,16 @@ def run(
     counts: dict[int, dict[str, int]] = dict(done)
     bar = _progress(None, enabled=progress)
 
+    steps: dict[str, float] = {"read": 0.0, "write": 0.0}
+
     def chunks() -> Iterator[tuple[int, Any]]:
-        for part, chunk in _read_chunks(corpus, chunk_size=chunk_size, group_by=group_by):
+        reader = _read_chunks(corpus, chunk_size=chunk_size, group_by=group_by)
+        while True:
+            t = time.perf_counter()
+            part, chunk = next(reader, (None, None))
+            steps["read"] += time.perf_counter() - t
+            if part is None:
+                return
             if part in done:
                 _log_partition(done[part], part, resumed=True)
                 bar.update(done[part]["documents_in"])
@@ -385,7 +397,9 @@ def run(
             yield part, chunk
 
     def write(result: PartitionResult) -> None:
+        t = time.perf_counter()
         _write_partition(out, result)
+        steps["write"] += time.perf_counter() - t
         counts[result.part] = result.counts
         _log_partition(result.counts, result.part)
         bar.update(result.counts["documents_in"])
@@ -402,11 +416,18 @@ def run(
     totals = {k: sum(c[k] for c in counts.values()) for k in ("documents_in", "analysed", "rejected", "sentences", "quotes")}
     # Every document read is either analysed or rejected: a mismatch is a bug, never a silent drop.
     assert totals["documents_in"] == totals["analysed"] + totals["rejected"], totals
+    t = time.perf_counter()
     aggregate(out)
+    steps["aggregate"] = time.perf_counter() - t
+    for c in counts.values():
+        for k, v in c.items():
+            if k.startswith("seconds_"):
+                steps[k[8:]] = steps.get(k[8:], 0.0) + v
     summary = RunSummary(out=out, partitions=len(counts), resumed_partitions=len(done), engine=engine,
-                         seconds=round(time.perf_counter() - t0, 3), **totals)
+                         seconds=round(time.perf_counter() - t0, 3),
+                         step_seconds={k: round(v, 3) for k, v in steps.items()}, **totals)
     _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": True,
-                 "summary": {k: v for k, v in asdict(summary).items() if k not in ("out", "seconds", "engine")}},
+                 "summary": {k: v for k, v in asdict(summary).items() if k not in ("out", "seconds", "engine", "step_seconds")}},
                 out / "manifest.json")
     log.info("%s: %d documents in = %d analysed + %d rejected; %d partitions (%d resumed)", out,
              summary.documents_in, summary.analysed, summary.rejected, summary.partitions, summary.resumed_partitions)
@@ -535,6 +556,7 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
     rejects = [{"id": r.get("id"), "source": r.get("source"), "reason": r.get("reason")} for r in rejected]
     kept: list[dict[str, Any]] = []
     quotes: dict[str, list[dict[str, Any]]] = {}
+    clock = {"quotes": time.perf_counter()}
     for doc in docs:
         doc_id, group = doc["id"], _group_value(doc, group_by)
         try:
@@ -548,11 +570,14 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
                      "n_removed": doc.get("n_removed", 0), "flags": list(doc.get("flags") or []),
                      "source": doc.get("source"), "text": doc["text"]})
     documents = pd.DataFrame(kept, columns=[*SCHEMAS["documents"].names, "text"])
+    clock["sentiment"] = time.perf_counter()
     sentences, failed = _sentence_frame(documents)
     if failed:
         rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]]} for d in kept if d["id"] in failed]
         documents = documents[~documents["id"].isin(failed)].reset_index(drop=True)
+    clock["terms"] = time.perf_counter()
     terms, words = _term_rows(documents, ngram_max=ngram_max)
+    clock["tables"] = time.perf_counter()
     documents["words"] = documents["id"].map(words).fillna(0).astype("int64")
     tables = {
         "documents": _frame("documents", documents.drop(columns="text")),
@@ -565,6 +590,9 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
               "rejected": len(tables["rejects"]), "sentences": len(tables["sentences"]),
               "quotes": len(tables["quotes"]), "terms": len(tables["terms"]),
               "seconds": round(time.perf_counter() - t0, 3)}
+    # seconds per step, for the log and the benchmark: where a partition's time goes
+    ends = [*list(clock.values())[1:], time.perf_counter()]
+    counts.update({f"seconds_{k}": round(e - b, 3) for (k, b), e in zip(clock.items(), ends)})
     return PartitionResult(part=part, tables=tables, counts=counts)
 
 
@@ -585,3 +613,90 @@ def _read_chunks(corpus: Path, *, chunk_size: int, group_by: str) -> Iterator[tu
                              source=str(corpus))
         yield part, ([_slim(d) for d in chunk.docs], list(chunk.rejected))
 
+
+
+# --------------------------------------------------------------------------- reading results
+
+
+@dataclass(frozen=True)
+class Results:
+    """A finished run's tables, read lazily from its Parquet files (for notebooks and the report).
+
+    Per-group aggregates are small whatever the corpus size; per-document tables are
+    read with only the requested ``columns`` (and ``filters``, Arrow predicates such as
+    ``[("group", "in", ["A", "B"])]``), so a notebook never loads a million documents
+    to show ten.
+    """
+
+    out: Path
+
+    def table(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
+        """A per-document table (``documents, sentences, quotes, terms, rejects``) or an
+        aggregate (``groups, group_terms, group_sentiment, doc_sentiment, group_quotes, group_speakers``)."""
+        path = self.out / name if name in TABLES else self.out / "aggregates" / f"{name}.parquet"
+        if not path.exists():
+            raise InputError(f"no table {name!r} in this run", source=str(self.out))
+        if name in TABLES:
+            return ds.dataset(path, format="parquet", schema=SCHEMAS[name]).to_table(
+                columns=columns, filter=pq.filters_to_expression(filters) if filters else None).to_pandas()
+        return pd.read_parquet(path, columns=columns, filters=filters)
+
+    def frequencies(self, *, min_count: int = 1) -> pd.DataFrame:
+        """Term counts per group, as :func:`analysis.terms.frequencies` gives them for the whole corpus.
+
+        Returns:
+            ``group, term, n, count, rate_per_1k, words`` sorted by group, count desc, term.
+        """
+        terms = self.table("group_terms")
+        if min_count > 1:
+            total = terms.groupby("term")["count"].transform("sum")
+            terms = terms[total >= min_count]
+        words = self.table("groups").set_index("group")["words"]
+        out = terms.rename(columns={"documents": "n"})
+        out["words"] = out["group"].map(words).astype("int64")
+        out["rate_per_1k"] = 1000.0 * out["count"] / out["words"].clip(lower=1)
+        out = out[["group", "term", "n", "count", "rate_per_1k", "words"]]
+        return out.sort_values(["group", "count", "term"], ascending=[True, False, True]).reset_index(drop=True)
+
+    def dfm(self, *, min_count: int = 1) -> Any:
+        """A groups x terms :class:`analysis.terms.DocumentTermMatrix` (one row per group).
+
+        :func:`analysis.terms.keyness` on it with ``group_by="group"`` gives exactly the
+        keyness of the whole corpus, since keyness uses only per-group sums.
+        """
+        import numpy as np
+        import scipy.sparse as sp
+
+        from analysis.terms import DocumentTermMatrix
+
+        freq = self.frequencies(min_count=min_count)
+        groups = self.table("groups").sort_values("group")
+        labels = groups["group"].to_numpy(dtype=object)
+        vocab = np.array(sorted(freq["term"].unique()), dtype=object)
+        row = pd.Categorical(freq["group"], categories=labels).codes
+        col = pd.Categorical(freq["term"], categories=vocab).codes
+        matrix = sp.csr_matrix((freq["count"].to_numpy(dtype=np.int64), (row, col)), shape=(len(labels), len(vocab)))
+        matrix.sort_indices()
+        return DocumentTermMatrix(matrix=matrix, doc_ids=labels, terms=vocab,
+                                  docvars=pd.DataFrame({"group": labels}),
+                                  n_words=groups["words"].to_numpy(dtype=np.int64),
+                                  ngram_max=int(self.manifest()["arguments"]["ngram_max"]))
+
+    def manifest(self) -> dict[str, Any]:
+        """The run's manifest: arguments, completeness and counts."""
+        return json.loads((self.out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def results(out: str | Path) -> Results:
+    """Open a finished run for reading.
+
+    Raises:
+        InputError: ``out`` holds no run, or an unfinished one (rerun ``run`` to finish it).
+    """
+    out = Path(out)
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        raise InputError("not a pipeline output (no manifest.json); run `python -m analysis run` first", source=str(out))
+    if not json.loads(manifest.read_text(encoding="utf-8")).get("complete"):
+        raise InputError("the run is unfinished; rerun it with the same arguments to resume", source=str(out))
+    return Results(out)

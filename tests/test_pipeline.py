@@ -1,0 +1,274 @@
+"""The streaming pipeline: counts add up, formats agree, runs resume, Dask equals local.
+
+The corpus is generated here (seeded, fictional countries and people, news-like
+sentences with quotes, attributions, sentiment words and boilerplate lines), so no
+article text from anywhere is copied into the tests.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import pipeline
+from analysis.errors import InputError
+
+# the pipeline runs every per-document module; sentence sentiment is the last to land
+pytest.importorskip("analysis.sentiment")
+
+OUTLETS = ("Harbor Times", "Valley Wire", "Capital Ledger")
+PEOPLE = ("Anna Berg", "Tomas Reyes", "Li Wen", "Marta Okafor", "Jonas Vik")
+ROLES = ("foreign minister", "spokesperson", "defence secretary", "trade envoy")
+PLACES = ("Norland", "Estavia", "Carpathia", "Meridia")
+TOPICS = ("fisheries", "border crossings", "grain exports", "satellite launches", "energy prices")
+GOOD = ("historic", "constructive", "successful", "friendly", "promising")
+BAD = ("reckless", "dangerous", "hostile", "disastrous", "cruel")
+BOILERPLATE = ("Advertisement", "Share this article", "Read more:")
+
+
+def _sentence(rng: random.Random) -> str:
+    p, q, r = rng.choice(PEOPLE), rng.choice(PLACES), rng.choice(ROLES)
+    t, g, b = rng.choice(TOPICS), rng.choice(GOOD), rng.choice(BAD)
+    other = rng.choice([x for x in PLACES if x != q])
+    return rng.choice((
+        f"{q} and {other} signed a {g} agreement on {t} on Tuesday.",
+        f"\u201cThis is a {g} day for our people and for {t},\u201d {p} said.",
+        f"\"We will not accept such {b} behaviour,\" said {p}, the {r} of {q}.",
+        f"{p}, the {r} of {q}, said that the talks on {t} had been {g}.",
+        f"According to {p}, the dispute over {t} could become {b}.",
+        f"Critics called the plan {b} and warned of {b} consequences for {t}.",
+        f"Officials in {q} described the {t} deal as {g}.",
+        f"The {r} of {other} declined to comment on {t}.",
+    ))
+
+
+def make_records(n: int, *, seed: int = 7) -> list[dict]:
+    """``n`` synthetic news records ``id, outlet, date, title, text``."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        paras = [" ".join(_sentence(rng) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(3, 8))]
+        if rng.random() < 0.4:
+            paras.insert(rng.randint(1, len(paras)), rng.choice(BOILERPLATE))
+        records.append({
+            "id": f"doc-{i:04d}", "outlet": OUTLETS[i % len(OUTLETS)], "date": f"2024-0{1 + i % 9}-1{i % 10}",
+            "title": f"{rng.choice(PLACES)} talks on {rng.choice(TOPICS)}", "text": "\n".join(paras),
+        })
+    return records
+
+
+#: Documents the reader must reject, with a word of the expected reason.
+BAD_RECORDS = [
+    ({"id": "bad-empty", "outlet": "Valley Wire", "title": "Empty", "text": ""}, "empty text"),
+    ({"id": None, "outlet": "Valley Wire", "title": "No id", "text": "Words here."}, "missing id"),
+    ({"id": "doc-0001", "outlet": "Harbor Times", "title": "Again", "text": "Another text entirely."}, "duplicate id"),
+    ({"id": "bad-boiler", "outlet": "Capital Ledger", "title": "Nav", "text": "Advertisement\nShare this article"},
+     "no body text"),
+]
+
+
+def write_corpus(records: list[dict], path: Path, fmt: str) -> Path:
+    """Write ``records`` as one of the accepted corpus formats; return the corpus path."""
+    if fmt in ("jsonl", "jsonl.gz"):
+        target = path / f"corpus.{fmt}"
+        opener = gzip.open if fmt.endswith(".gz") else open
+        with opener(target, "wt", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec) + "\n")
+        return target
+    if fmt in ("csv", "parquet"):
+        target = path / f"corpus.{fmt}"
+        frame = pd.DataFrame(records)
+        frame.to_csv(target, index=False) if fmt == "csv" else frame.to_parquet(target, index=False)
+        return target
+    folder = path / "corpus"
+    folder.mkdir()
+    for rec in records:
+        (folder / f"{rec['id']}.txt").write_text(rec["text"], encoding="utf-8")
+    meta = pd.DataFrame([{k: v for k, v in rec.items() if k != "text"} for rec in records])
+    meta.to_csv(folder / "metadata.csv", index=False)
+    return folder
+
+
+def tables(out: Path) -> dict[str, pd.DataFrame]:
+    """Every per-document table and aggregate of a run, in a canonical row order."""
+    res = {}
+    for name in pipeline.TABLES:
+        df = pd.read_parquet(out / name).drop(columns=["source"], errors="ignore")
+        res[name] = df.sort_values(list(df.columns[:4]) if name != "documents" else ["id"]).reset_index(drop=True)
+    for path in sorted((out / "aggregates").glob("*.parquet")):
+        res[f"aggregates/{path.stem}"] = pd.read_parquet(path)
+    return res
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("corpus")
+
+
+@pytest.fixture(scope="module")
+def good_jsonl(corpus_dir: Path) -> Path:
+    return write_corpus(make_records(60), corpus_dir, "jsonl")
+
+
+@pytest.fixture(scope="module")
+def reference(good_jsonl: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[pipeline.RunSummary, dict]:
+    out = tmp_path_factory.mktemp("reference") / "out"
+    summary = pipeline.run(good_jsonl, out, chunk_size=15)
+    return summary, tables(out)
+
+
+def test_counts_add_up_and_bad_documents_are_rejected_with_reasons(tmp_path: Path, monkeypatch) -> None:
+    records = make_records(60)
+    for k, (bad, _) in enumerate(BAD_RECORDS):
+        records.insert(7 + 13 * k, bad)
+    records[30]["text"] += "\nXYZZY-CRASH"
+    corpus = write_corpus(records, tmp_path, "jsonl")
+    real = pipeline._quote_rows
+
+    def fragile(doc_id, group, text):  # an analysis step failing on one document
+        if "XYZZY-CRASH" in text:
+            raise RuntimeError("boom")
+        return real(doc_id, group, text)
+
+    monkeypatch.setattr(pipeline, "_quote_rows", fragile)
+    summary = pipeline.run(corpus, tmp_path / "out", chunk_size=16)
+    rejects = pd.read_parquet(tmp_path / "out" / "rejects")
+    documents = pd.read_parquet(tmp_path / "out" / "documents")
+    assert summary.documents_in == len(records) == 64
+    assert summary.analysed + summary.rejected == summary.documents_in
+    assert (summary.analysed, summary.rejected) == (len(documents), len(rejects)) == (59, 5)
+    reasons = dict(zip(rejects["id"], rejects["reason"]))
+    for bad, word in BAD_RECORDS:
+        assert word in reasons[bad["id"] or ""]
+    assert reasons[records[30]["id"]] == "quotes failed: RuntimeError: boom"
+    assert documents["id"].is_unique and not set(documents["id"]) & {"bad-empty", "bad-boiler", records[30]["id"]}
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["summary"]["rejected"] == 5
+
+
+@pytest.mark.parametrize("fmt", ["jsonl.gz", "csv", "parquet", "folder"])
+def test_every_format_gives_the_results_of_jsonl(fmt: str, reference, tmp_path: Path) -> None:
+    corpus = write_corpus(make_records(60), tmp_path, fmt)
+    summary = pipeline.run(corpus, tmp_path / "out", chunk_size=15)
+    assert (summary.documents_in, summary.analysed, summary.partitions) == (60, 60, 4)
+    assert_same(tables(tmp_path / "out"), reference[1])
+
+
+def test_aggregates_equal_the_modules_on_the_whole_corpus(good_jsonl: Path, reference, tmp_path: Path) -> None:
+    from analysis.corpus import load_corpus
+    from analysis.terms import frequencies, keyness
+
+    summary, got = reference
+    res = pipeline.results(summary.out)
+    corpus = load_corpus(good_jsonl)
+    expected = frequencies(corpus, group_by="outlet").astype({"group": str, "term": str})
+    pd.testing.assert_frame_equal(res.frequencies(), expected, check_dtype=False, check_categorical=False)
+    key_direct = keyness(corpus, group_by="outlet").astype({"group": str, "reference": str, "term": str})
+    key_agg = keyness(res.dfm(), group_by="group").astype({"group": str, "reference": str, "term": str})
+    pd.testing.assert_frame_equal(key_agg, key_direct, check_dtype=False)
+    groups = got["aggregates/groups"]
+    assert groups["documents"].sum() == summary.analysed == 60
+    assert groups["sentences"].sum() == summary.sentences == len(got["sentences"])
+    sent = got["sentences"]
+    by_voice = sent.groupby(["group", "voice"])["compound"].agg(["count", "sum"]).reset_index()
+    agg = got["aggregates/group_sentiment"]
+    assert agg["sentences"].tolist() == by_voice["count"].tolist()
+    assert agg["compound_sum"].to_numpy() == pytest.approx(by_voice["sum"].to_numpy())
+    doc = got["aggregates/doc_sentiment"]
+    means = sent.groupby(["group", "id", "voice"])["compound"].mean().to_numpy()
+    assert doc["compound_mean"].to_numpy() == pytest.approx(means)
+    speakers = got["aggregates/group_speakers"]
+    assert speakers["quotes"].sum() == summary.quotes == len(got["quotes"])
+
+
+def test_an_interrupted_run_resumes_without_loss_or_duplicates(good_jsonl: Path, reference, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    real, calls = pipeline.process_partition, []
+
+    def crash_after_two(chunk, **kw):
+        calls.append(kw["part"])
+        if len(calls) > 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises mid-run
+        return real(chunk, **kw)
+
+    monkeypatch.setattr(pipeline, "process_partition", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(good_jsonl, tmp_path / "out", chunk_size=15)
+    assert not json.loads((tmp_path / "out" / "manifest.json").read_text())["complete"]
+    assert len(list((tmp_path / "out" / "documents").glob("*.parquet"))) == 2
+    monkeypatch.setattr(pipeline, "process_partition", real)
+    summary = pipeline.run(good_jsonl, tmp_path / "out", chunk_size=15)
+    assert (summary.resumed_partitions, summary.partitions, summary.documents_in) == (2, 4, 60)
+    assert summary.sentences == reference[0].sentences
+    assert_same(tables(tmp_path / "out"), reference[1])
+
+
+def test_a_half_written_partition_is_recomputed(good_jsonl: Path, reference, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pipeline.run(good_jsonl, out, chunk_size=15)
+    # killed between renames: some files of partition 3 replaced, its marker never written
+    (out / "_partitions" / "part-00003.json").unlink()
+    (out / "terms" / "part-00003.parquet").unlink()
+    summary = pipeline.run(good_jsonl, out, chunk_size=15)
+    assert summary.resumed_partitions == 3
+    assert_same(tables(out), reference[1])
+
+
+def test_a_rerun_with_other_arguments_is_refused_unless_restarted(good_jsonl: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pipeline.run(good_jsonl, out, chunk_size=30)
+    with pytest.raises(InputError, match="chunk_size"):
+        pipeline.run(good_jsonl, out, chunk_size=20)
+    summary = pipeline.run(good_jsonl, out, chunk_size=20, restart=True)
+    assert (summary.partitions, summary.resumed_partitions) == (3, 0)
+    assert len(list((out / "documents").glob("*.parquet"))) == 3
+
+
+def test_a_folder_that_is_not_a_run_is_never_overwritten(good_jsonl: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError, match="not a pipeline output"):
+        pipeline.run(good_jsonl, tmp_path, restart=True)
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--chunk-size", "0"], "chunk size"),
+    (["--group-by", "newsroom"], "no column 'newsroom'"),
+])
+def test_cli_rejects_bad_options_with_one_line(argv, message, good_jsonl: Path, tmp_path: Path, capsys) -> None:
+    from analysis.__main__ import main
+
+    assert main(["run", "--corpus", str(good_jsonl), "--out", str(tmp_path / "out"), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_prints_the_counts(good_jsonl: Path, tmp_path: Path, capsys) -> None:
+    from analysis.__main__ import main
+
+    assert main(["run", "--corpus", str(good_jsonl), "--out", str(tmp_path / "out"), "--chunk-size", "25"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["documents_in"], printed["analysed"], printed["rejected"], printed["partitions"]) == (60, 60, 0, 3)
+
+
+def test_dask_on_a_two_worker_cluster_equals_local(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    corpus = write_corpus(make_records(200, seed=11), tmp_path, "jsonl")
+    local = pipeline.run(corpus, tmp_path / "local", chunk_size=40)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = pipeline.run(corpus, tmp_path / "dask", chunk_size=40, engine="dask", scheduler=client)
+    assert (remote.documents_in, remote.analysed, remote.partitions, remote.sentences, remote.quotes) == (
+        local.documents_in, local.analysed, local.partitions, local.sentences, local.quotes)
+    assert_same(tables(tmp_path / "dask"), tables(tmp_path / "local"))
