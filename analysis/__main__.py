@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--engine", choices=["local", "dask"], default="local")
     s.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (engine dask)")
     s.add_argument("--chunk-size", type=int, default=1000, help="documents per partition (default: 1000)")
+    s.add_argument("--ngram-max", type=int, default=1, help="longest n-gram counted into terms/ (default: 1)")
+    s.add_argument("--workers", type=int, default=None, help="LocalCluster workers for engine dask (default: one per CPU)")
+    s.add_argument("--restart", action="store_true", help="discard an earlier run in --out made with other arguments")
     return p
 
 

@@ -254,7 +254,9 @@ def _run_dask(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResul
         pending = as_completed()
         for part, chunk in chunks:
             # a unique key: a rerun must recompute, never reuse a result the cluster still holds
-            pending.add(client.submit(process_partition, chunk, part=part, **options,
+            # scattered, not embedded in the task: a partition of texts is megabytes
+            [data] = client.scatter([chunk], hash=False)
+            pending.add(client.submit(process_partition, data, part=part, **options,
                                       key=f"outlet-lens-partition-{part}-{os.getpid()}-{time.monotonic_ns()}"))
             while pending.count() >= window:
                 write(next(pending).result())
@@ -438,7 +440,8 @@ def cli_run(args: Any) -> int:
     """``python -m analysis run``: run the pipeline and print its counts as one JSON line."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     summary = run(args.corpus, args.out, group_by=args.group_by, engine=args.engine, scheduler=args.scheduler,
-                  chunk_size=args.chunk_size, restart=getattr(args, "restart", False))
+                  chunk_size=args.chunk_size, ngram_max=getattr(args, "ngram_max", 1),
+                  workers=getattr(args, "workers", None), restart=getattr(args, "restart", False))
     print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(summary).items()}))
     return 0
 

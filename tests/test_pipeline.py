@@ -262,6 +262,7 @@ def test_cli_prints_the_counts(good_jsonl: Path, tmp_path: Path, capsys) -> None
     assert (printed["documents_in"], printed["analysed"], printed["rejected"], printed["partitions"]) == (60, 60, 0, 3)
 
 
+@pytest.mark.slow  # starting two worker processes takes 10-30 s on a shared machine
 def test_dask_on_a_two_worker_cluster_equals_local(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     corpus = write_corpus(make_records(200, seed=11), tmp_path, "jsonl")
