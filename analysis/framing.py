@@ -31,7 +31,7 @@ numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -353,16 +353,34 @@ def _shingles(tokens: Sequence[str], k: int) -> set[bytes]:
     return {" ".join(tokens[i:i + k]).encode("utf-8") for i in range(max(1, len(tokens) - k + 1))}
 
 
+#: Sentences longer than this (unsegmented lists, tables) are cut into pieces of
+#: ``_CHUNK_WORDS`` words: alignment cost grows with the product of the lengths.
+_LONG_WORDS, _CHUNK_WORDS = 80, 50
+
+
+def _relay_units(text: str) -> Iterator[tuple[int, int]]:
+    """Sentence spans, with overlong sentences cut at word boundaries."""
+    for sent in segment.sentences(text):
+        words = list(_WORD.finditer(text, sent.start, sent.end))
+        if len(words) <= _LONG_WORDS:
+            yield sent.start, sent.end
+            continue
+        for i in range(0, len(words), _CHUNK_WORDS):
+            piece = words[i:i + _CHUNK_WORDS]
+            yield piece[0].start(), (words[i + _CHUNK_WORDS].start() if i + _CHUNK_WORDS < len(words) else sent.end)
+
+
 def relays(corpus: pd.DataFrame | str | Path | None = None, *, group_by: str = "outlet", shingle: int = 3,
-           threshold: float = 0.3, num_perm: int = 128, min_words: int = 8, min_score: float = 85.0,
-           seed: int = 1) -> pd.DataFrame:
+           threshold: float = 0.3, num_perm: int = 64, min_words: int = 8, min_score: float = 85.0,
+           max_docs: int = 10, seed: int = 1) -> pd.DataFrame:
     """Passages that two documents share verbatim or nearly (aligned passage pairs).
 
     Sentences of at least ``min_words`` words are hashed (MinHash over word
     ``shingle``-grams) into an LSH index; only sentence pairs from different
     documents that collide are aligned, with ``rapidfuzz.fuzz.partial_ratio_alignment``.
     Pairs scoring at least ``min_score`` (0-100) over at least ``min_words`` words are
-    kept; aligned neighbouring sentences merge into one passage.
+    kept; aligned neighbouring sentences merge into one passage. A sentence that
+    recurs in more than ``max_docs`` other documents is treated as boilerplate.
 
     Returns:
         Columns id_a, group_a, start_a, end_a, passage_a, id_b, group_b, start_b,
@@ -376,30 +394,49 @@ def relays(corpus: pd.DataFrame | str | Path | None = None, *, group_by: str = "
     groups = list(_groups(corpus, group_by))
     ids, texts = list(corpus["id"].astype(str)), list(corpus["text"])
     units: list[tuple[int, int, int, int]] = []  # (doc, sentence index, start, end)
-    shingle_sets: list[set[bytes]] = []
+    members: dict[tuple[str, ...], list[int]] = {}  # identical word sequences share one LSH entry
     for d, text in enumerate(texts):
-        for k, s in enumerate(segment.sentences(text)):
-            toks = [t.lower() for t in _WORD.findall(text[s.start:s.end])]
+        k = 0
+        for s, e in _relay_units(text):
+            toks = tuple(t.lower() for t in _WORD.findall(text[s:e]))
             if len(toks) >= min_words:
-                units.append((d, k, s.start, s.end))
-                shingle_sets.append(_shingles(toks, shingle))
+                members.setdefault(toks, []).append(len(units))
+                units.append((d, k, s, e))
+            k += 1
     if not units:
         return pd.DataFrame(columns=RELAY_COLUMNS)
+    keys = list(members)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    hashes = MinHash.bulk(shingle_sets, num_perm=num_perm, seed=seed)
+    hashes = MinHash.bulk([_shingles(k, shingle) for k in keys], num_perm=num_perm, seed=seed)
+    for r, mh in enumerate(hashes):
+        lsh.insert(r, mh, check_duplication=False)
+    docs_of = [{units[u][0] for u in members[k]} for k in keys]
+    neighbours = [lsh.query(mh) for mh in hashes]
+    # A sentence found in more than `max_docs` other documents is boilerplate or a
+    # stock phrase ("Share on Facebook ...", page stamps), not a relay; it would
+    # also make the pairs grow with the square of its frequency.
+    common = [len(set().union(*(docs_of[x] for x in nb))) - 1 > max_docs for nb in neighbours]
     candidates: set[tuple[int, int]] = set()
-    for u, mh in enumerate(hashes):
-        for v in lsh.query(mh):
-            if units[v][0] != units[u][0]:
-                candidates.add((v, u) if ids[units[v][0]] <= ids[units[u][0]] else (u, v))
-        lsh.insert(u, mh, check_duplication=False)
+    for r, nb in enumerate(neighbours):
+        if common[r]:
+            continue
+        for x in nb:
+            if x < r or common[x]:
+                continue
+            for u in members[keys[r]]:
+                for v in members[keys[x]]:
+                    if units[u][0] != units[v][0]:
+                        candidates.add((min(u, v), max(u, v)))
     hits = []
+    aligned: dict[tuple[str, str], Any] = {}  # repeated sentence pairs are aligned once
     for u, v in sorted(candidates):
         (da, ka, sa, ea), (db, kb, sb, eb) = units[u], units[v]
         if ids[da] > ids[db]:
             (da, ka, sa, ea), (db, kb, sb, eb) = (db, kb, sb, eb), (da, ka, sa, ea)
-        a, b = texts[da][sa:ea], texts[db][sb:eb]
-        al = fuzz.partial_ratio_alignment(a.lower(), b.lower())
+        pair = (texts[da][sa:ea].lower(), texts[db][sb:eb].lower())
+        if pair not in aligned:
+            aligned[pair] = fuzz.partial_ratio_alignment(*pair)
+        al = aligned[pair]
         if al is None or al.score < min_score:
             continue
         pa = (sa + al.src_start, sa + al.src_end)

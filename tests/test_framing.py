@@ -344,3 +344,92 @@ def test_static_kwic_and_vocabulary(seeds):
     rows = [ln.split() for ln in repr(v).splitlines()[2:]]
     assert [r[1] for r in rows] == ["UPI"] * 3 + ["Yonhap"] * 3
     assert "workers" in [r[2] for r in rows[:3]]  # UPI's forced-labour paragraphs
+
+
+# ------------------------------------------------------------------ compare and its command line
+
+
+def _raw_jsonl(path, *, drop: str | None = None) -> None:
+    """The seed articles as raw text (boilerplate included), one JSON line each."""
+    import json
+
+    meta = pd.read_csv(ROOT / "data" / "metadata.csv")
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in meta.itertuples():
+            row = {"id": rec.id, "text": (ROOT / "data" / "raw" / rec.file).read_text(encoding="utf-8"),
+                   "outlet": rec.outlet, "country": rec.country}
+            if drop:
+                row.pop(drop)
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _run(*args, stdin: str | None = None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "analysis", "compare", *map(str, args)], input=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    d = tmp_path_factory.mktemp("compare")
+    _raw_jsonl(d / "in.jsonl")
+    res = _run("--input", d / "in.jsonl", "--output", d / "out.csv")
+    assert res.returncode == 0, res.stderr
+    return pd.read_csv(d / "out.csv", keep_default_na=False, na_values=[""])
+
+
+def test_cli_compare_csv_contract(compared):
+    assert compared.columns[: len(framing.SUMMARY_COLUMNS)].tolist() == framing.SUMMARY_COLUMNS
+    assert set(framing.CSV_REQUIRED) <= set(compared.columns)
+    assert compared["group"].tolist() == sorted(
+        ["Yonhap", "DPRK Foreign Ministry", "Unattributed aggregator", "UPI", "MENAFN"])
+    assert compared["documents"].sum() == 5
+
+
+def test_cli_compare_numbers_defensible_from_the_text(compared):
+    t = compared.set_index("group")
+    mfa, yonhap, upi = t.loc["DPRK Foreign Ministry"], t.loc["Yonhap"], t.loc["UPI"]
+    assert mfa["quotes"] == 0 and mfa["quoted_word_share"] == 0 and mfa["distancing_cues_per_1k_words"] == 0
+    assert yonhap["distancing_cues_per_1k_words"] > 0
+    assert "foreign ministry" in yonhap["top_speakers"].lower()
+    assert upi["quoted_word_share"] > yonhap["quoted_word_share"]
+    # cleaning ran: boilerplate words (comment forms, "(END)") are not counted
+    assert 450 < mfa["words"] < 560
+    for voice in ("own",):
+        v = t[[f"{voice}_voice_sentiment_low", f"{voice}_voice_sentiment", f"{voice}_voice_sentiment_high"]].dropna()
+        assert (v.iloc[:, 0] <= v.iloc[:, 1] + 1e-9).all() and (v.iloc[:, 1] <= v.iloc[:, 2] + 1e-9).all()
+        assert v.iloc[:, 1].between(-1, 1).all()
+
+
+def test_cli_compare_stdin_stdout_and_other_group(tmp_path):
+    _raw_jsonl(tmp_path / "in.jsonl")
+    res = _run("--input", "-", "--output", "-", "--group-by", "country",
+               stdin=(tmp_path / "in.jsonl").read_text(encoding="utf-8"))
+    assert res.returncode == 0, res.stderr
+    import io
+
+    out = pd.read_csv(io.StringIO(res.stdout))
+    assert out["group"].tolist() == ["Jordan", "North Korea", "South Korea", "United States", "unknown"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"id": "a", "text": "x"}\n{"id": "b"}\n', "in.jsonl:2: missing field(s) text"),
+        ('{"id": "a", "text": "x", "outlet": "A"}\nnot json\n', "in.jsonl:2: invalid JSON"),
+        ('{"id": "a", "text": "Some text."}\n', "in.jsonl: no record has the group column 'outlet'"),
+        ("", "in.jsonl: no documents in the input"),
+        ('{"id": "a", "text": "x", "outlet": "A"}\n{"id": "a", "text": "y", "outlet": "B"}\n', "duplicate id 'a'"),
+    ],
+)
+def test_cli_compare_bad_input_is_one_clear_line(tmp_path, capsys, content, message):
+    from analysis.__main__ import main
+
+    # in-process (the subprocess contract is exercised above; a start-up costs seconds)
+    (tmp_path / "in.jsonl").write_text(content, encoding="utf-8")
+    assert main(["compare", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.csv")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not (tmp_path / "out.csv").exists()
