@@ -889,3 +889,68 @@ def cli_terms(args: Any) -> int:
     with open_output(args.output, newline="") as fh:
         table.to_csv(fh, index=False, float_format="%.6g")
     return 0
+
+
+# ------------------------------------------------------------------- figures
+
+
+def plot_keyness(key: pd.DataFrame, *, colors: dict[str, str], top_n: int = 8, score: str = "log_odds_z",
+                 max_groups: int = 8):
+    """Dot plot of each group's most distinctive terms (one panel per group).
+
+    Args:
+        key: Output of :func:`keyness` against the rest.
+        colors: ``{group: colour}`` from :func:`analysis.plotting.outlet_colors`.
+        top_n: Terms per group.
+        score: Column plotted on the x axis.
+        max_groups: Panels drawn (the groups with the most rows first, then by name).
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    sizes = key.groupby("group", observed=True).size()
+    groups = sorted(sizes.index, key=lambda g: (-sizes[g], str(g)))[:max_groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(7, 1.2 + 0.28 * top_n * len(groups)), squeeze=False)
+    for ax, g in zip(axes[:, 0], groups):
+        top = key[key["group"] == g].head(top_n).iloc[::-1]
+        ax.scatter(top[score], top["term"].astype(str), color=colors.get(str(g), "#999999"), zorder=3)
+        ax.axvline(0, color="#666666", lw=0.8)
+        ax.set_title(str(g), loc="left", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("z-score of the weighted log-odds vs the rest (Monroe et al. 2008)")
+    fig.suptitle("Most distinctive terms per group")
+    fig.tight_layout()
+    return fig
+
+
+def plot_naming(table: pd.DataFrame, *, value: str = "share"):
+    """Heatmap of naming variants (rows, used anywhere) by group (columns), cells labelled with counts.
+
+    Args:
+        table: Output of :func:`naming_table`.
+        value: Colour scale: ``"share"`` of the concept's mentions, or ``"rate_per_1k"``.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    used = table[table.groupby(["concept", "variant"], sort=False)["count"].transform("sum") > 0]
+    rows = list(dict.fromkeys(zip(used["concept"], used["variant"])))
+    groups = sorted(used["group"].unique())
+    grid = used.pivot_table(index=["concept", "variant"], columns="group", values=[value, "count"], sort=False)
+    vals = grid[value].reindex(index=rows, columns=groups).to_numpy()
+    counts = grid["count"].reindex(index=rows, columns=groups).to_numpy()
+    fig, ax = plt.subplots(figsize=(2 + 1.1 * len(groups), 1 + 0.3 * len(rows)))
+    im = ax.imshow(vals, cmap="Blues", aspect="auto", vmin=0)
+    for (i, j), c in np.ndenumerate(counts):
+        if c:
+            ax.text(j, i, int(c), ha="center", va="center", fontsize=7, color="white" if vals[i, j] > 0.6 * np.nanmax(vals) else "black")
+    ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), [f"{c}: {v}" for c, v in rows], fontsize=8)
+    fig.colorbar(im, ax=ax, label="share of the concept's mentions" if value == "share" else "per 1,000 words")
+    ax.set_title("Which name does each outlet use? (cell label = count)")
+    fig.tight_layout()
+    return fig
