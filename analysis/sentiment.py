@@ -1,0 +1,750 @@
+"""Sentiment by voice and toward targets, with bootstrap uncertainty.
+
+What it does.
+
+* :func:`score_sentences` scores every sentence with VADER (Hutto & Gilbert 2014,
+  "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social Media
+  Text", ICWSM; the ``vaderSentiment`` package, lexicon in the wheel), split by
+  *voice*: a sentence that quotes someone is cut into the words inside quotation
+  marks (``quoted``: direct quotes and the quoted fragments of partial quotes, from
+  :func:`analysis.quotes.extract_quotes`), the rest of the attributed clause
+  (``reported``: indirect speech, "X said the ties would grow"), and the outlet's own
+  words (``own``). Each voice of a sentence is scored on its own text, so a
+  ministry's praise quoted by a wire service counts for the ministry, not the wire.
+  Indirect speech is its own voice, not ``quoted``: its words are the outlet's
+  paraphrase (chosen by the outlet, so not the speaker's), yet the stance is the
+  speaker's (so not the outlet's own either); keeping it apart lets a reader merge
+  it either way. Own-voice leftovers of quoting sentences shorter than
+  ``min_own_words`` ("he said.") are dropped: they carry no sentiment of the outlet
+  and would only pull its mean towards zero.
+* :func:`summarize` / :func:`voice_summary` / :func:`speaker_summary`: mean
+  compound and shares of positive (>= 0.05) and negative (<= -0.05) segments per
+  group, with percentile bootstrap 95% intervals over segments (Efron & Tibshirani
+  1993), seeded and vectorised across all groups at once.
+  :func:`compare_groups`: differences of mean compound between groups with a
+  cluster (article-level) bootstrap (Field & Welsh 2007), because sentences of one
+  article are not independent; with fewer than two articles in a group there is no
+  between-article variation to resample and the interval is left empty (NaN).
+* Targets: :func:`find_targets` finds the mentions of named targets (aliases as data,
+  ``data/lexicon/targets.yaml``) and :func:`target_sentiment` scores each mention
+  with :class:`TargetModel`, a target-dependent logistic regression trained on
+  NewsMTSC (Hamborg & Donnay 2021, "NewsMTSC: A Dataset for (Multi-)Target-dependent
+  Sentiment Classification in Political News Articles", EACL). Sentence-level
+  lexicon scores ignore whom the sentence is about (macro-F1 about 0.51 on NewsMTSC
+  dev); the model sees the target's position: hashed n-grams of the sentence with
+  the mention masked, of the left and right context windows, and VADER scores of
+  the sentence, the windows and the masked window. Training:
+  ``python -m analysis.train_target_model --newsmtsc PATH`` (any JSONL in the
+  NewsMTSC format). The model ships as a skops file with a provenance JSON; hashed
+  features mean no vocabulary from the research-only training text ships with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.config import LEXICON, RESOURCES
+from analysis.errors import InputError
+from analysis.segment import sentences as split_sentences
+
+#: VADER's convention for calling a compound score positive / negative.
+THRESHOLD = 0.05
+VOICES = ("own", "reported", "quoted")
+MODEL_DIR = RESOURCES / "sentiment"
+MODEL_PATH = MODEL_DIR / "target_model.skops"
+PROVENANCE_PATH = MODEL_DIR / "target_model.json"
+TARGETS_PATH = LEXICON / "targets.yaml"
+#: Types the shipped model is allowed to contain (checked by ``skops.io.load``).
+TRUSTED_TYPES = [
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.feature_extraction.text.HashingVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+]
+
+SENTENCE_COLUMNS = ["id", "outlet", "sentence", "paragraph", "start", "end", "voice", "speaker", "text",
+                    "compound", "pos", "neu", "neg"]
+
+
+# ----------------------------------------------------------------------------- VADER
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def vader(text: str) -> dict[str, float]:
+    """VADER scores of a text: ``compound`` in [-1, 1] and ``pos``/``neu``/``neg`` shares."""
+    if not text or not text.strip():
+        return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+    return _analyzer().polarity_scores(text)
+
+
+def label_of(compound: float | np.ndarray, *, threshold: float = THRESHOLD) -> Any:
+    """-1, 0 or 1 from a compound score with VADER's +-0.05 convention."""
+    c = np.asarray(compound, dtype=float)
+    lab = np.where(c >= threshold, 1, np.where(c <= -threshold, -1, 0))
+    return int(lab) if lab.ndim == 0 else lab
+
+
+# ----------------------------------------------------------------------------- voice split
+
+
+def _quote_spans(q: Any) -> tuple[tuple[int, int], ...]:
+    """Spans inside quotation marks of a quote-like object (direct: the whole quote)."""
+    frags = tuple(getattr(q, "fragments", ()) or ())
+    if frags:
+        return frags
+    return ((q.start, q.end),) if q.kind in ("direct", "partial") else ()
+
+
+_MARKS = "\"'“”‘’«»„"
+
+
+def _voice_mask(text: str, quotes: Iterable[Any]) -> tuple[np.ndarray, list[str | None], np.ndarray, set[str]]:
+    """Per character: voice (0 own, 1 reported, 2 quoted) and speaker index (-1 none), stacked.
+
+    Also returns which characters belong to a speaker mention and the cue words, so
+    an own-voice leftover that is only attribution ("State media said") can be told
+    from real own text. Quotation marks around a quoted span count as quoted.
+    """
+    n = len(text)
+    voice = np.zeros(n, dtype=np.int64)
+    who = np.full(n, -1, dtype=np.int64)
+    attribution = np.zeros(n, dtype=bool)
+    speakers: list[str | None] = []
+    cue_words: set[str] = set()
+    for q in quotes:
+        speakers.append(q.speaker)
+        k = len(speakers) - 1
+        voice[q.start:q.end] = np.maximum(voice[q.start:q.end], 1)
+        who[q.start:q.end] = k
+        for s, e in _quote_spans(q):
+            while s > 0 and (text[s - 1] in _MARKS or text[s - 1] == " " and s > 1 and text[s - 2] in _MARKS):
+                s -= 1
+            while e < n and (text[e] in _MARKS or text[e] in ",." and e + 1 < n and text[e + 1] in _MARKS):
+                e += 1
+            voice[s:e] = 2
+            who[s:e] = k
+        ss, se = getattr(q, "speaker_start", None), getattr(q, "speaker_end", None)
+        if isinstance(ss, (int, np.integer)) and isinstance(se, (int, np.integer)):
+            attribution[ss:se] = True
+        cue_words |= {w.lower() for w in _WORD.findall(getattr(q, "cue", None) or "")}
+    return np.stack([voice, who]), speakers, attribution, cue_words
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _segments(text: str, start: int, end: int, mask: np.ndarray, speakers: list[str | None],
+              min_own_words: int, attribution: np.ndarray | None = None,
+              cue_words: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str | None, int, int, str]]:
+    """Voice segments of one sentence: (voice, speaker, first char, last char + 1, text).
+
+    Runs of the same (voice, speaker) inside the sentence are joined into one segment
+    (a quote interrupted by "he said" stays one quoted segment); quotation marks are
+    left out of the segment text.
+    """
+    v, w = mask[0, start:end], mask[1, start:end]
+    if not len(v) or not v.any():
+        return [("own", None, start, end, text[start:end])]
+    key = v * 1_000_003 + (w + 1)
+    cut = np.flatnonzero(np.diff(key)) + 1
+    bounds = np.concatenate([[0], cut, [len(v)]])
+    pieces: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        pieces.setdefault((int(v[a]), int(w[a])), []).append((start + int(a), start + int(b)))
+    out = []
+    for (vi, wi), spans in pieces.items():
+        parts = [text[s:e].strip().strip(_MARKS).strip() for s, e in spans]
+        seg = " ".join(p for p in parts if p)
+        if not seg.strip(" \t\n.,;:!?()-—" + _MARKS):
+            continue
+        if vi == 0:
+            # Own leftovers of a quoting sentence count only with words beyond speaker and cue.
+            words = [m for s, e in spans for m in _WORD.finditer(text, s, e)
+                     if (attribution is None or not attribution[m.start()]) and m.group().lower() not in cue_words]
+            if len(words) < min_own_words:
+                continue
+        out.append((VOICES[vi], speakers[wi] if vi and wi >= 0 else None, spans[0][0], spans[-1][1], seg))
+    out.sort(key=lambda r: (r[2], VOICES.index(r[0])))
+    return out
+
+
+def _quotes_for(quotes: Any, doc_id: str, text: str) -> list[Any]:
+    if quotes is None:
+        from analysis.quotes import extract_quotes
+
+        return extract_quotes(text)
+    if isinstance(quotes, pd.DataFrame):
+        rows = quotes[quotes["id"] == doc_id]
+        return list(rows.itertuples(index=False))
+    return list(quotes.get(doc_id, ()))
+
+
+def score_sentences(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.DataFrame | None = None,
+                    min_own_words: int = 3) -> pd.DataFrame:
+    """VADER scores of every sentence of a corpus, split by voice.
+
+    Args:
+        corpus: DataFrame with ``id`` and ``text`` (``outlet`` optional, else
+            ``"unknown"``), e.g. :func:`analysis.corpus.load_corpus`.
+        quotes: Quotations per document: a mapping id -> quote-like objects (``start``,
+            ``end``, ``kind``, ``speaker``, optional ``fragments``), or a table with
+            those columns and ``id``. None extracts them with
+            :func:`analysis.quotes.extract_quotes`.
+        min_own_words: Own-voice leftovers of sentences with quoted or reported
+            speech are kept only with this many words besides the speaker mention and
+            the reporting cue ("State media previously has said" is attribution, not
+            the outlet's own statement).
+
+    Returns:
+        One row per voice segment of a sentence (most sentences: one ``own`` row):
+        id, outlet, sentence (index in the document), paragraph, start, end (character
+        offsets of the segment in ``text``), voice (own/reported/quoted), speaker (of
+        quoted/reported segments), text, compound, pos, neu, neg.
+    """
+    outlets = corpus["outlet"] if "outlet" in corpus.columns else pd.Series(["unknown"] * len(corpus))
+    rows: list[tuple] = []
+    for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
+        text = text if isinstance(text, str) else ""
+        mask, speakers, attribution, cues = _voice_mask(text, _quotes_for(quotes, doc_id, text))
+        for i, s in enumerate(split_sentences(text)):
+            for voice, speaker, a, b, seg in _segments(text, s.start, s.end, mask, speakers, min_own_words,
+                                                       attribution, cues):
+                sc = vader(seg)
+                rows.append((doc_id, outlet, i, s.paragraph, a, b, voice, speaker, seg,
+                             sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
+    df = pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
+    return df.astype({"sentence": "int64", "paragraph": "int64", "start": "int64", "end": "int64",
+                      "compound": "float64", "pos": "float64", "neu": "float64", "neg": "float64"})
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _percentiles(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1 - level) / 2
+    return np.quantile(reps, alpha, axis=0), np.quantile(reps, 1 - alpha, axis=0)
+
+
+def _group_bootstrap(values: np.ndarray, sizes: np.ndarray, *, n_boot: int, rng: np.random.Generator,
+                     max_cells: int = 20_000_000) -> np.ndarray:
+    """Bootstrap sums of ``values`` (rows sorted by group; ``sizes`` rows per group), all groups at once.
+
+    Each replicate redraws every group's rows with replacement within the group.
+    Returns an array (n_boot, groups, columns) of resampled column sums. Replicates
+    are drawn in chunks so memory stays below ``max_cells`` numbers.
+    """
+    n, k = values.shape
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    slot_start = np.repeat(starts, sizes)
+    slot_size = np.repeat(sizes, sizes)
+    out = np.empty((n_boot, len(sizes), k))
+    chunk = max(1, max_cells // max(1, n * k))
+    for lo in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - lo)
+        idx = slot_start + (rng.random((b, n)) * slot_size).astype(np.int64)
+        out[lo:lo + b] = np.add.reduceat(values[idx], starts, axis=1)
+    return out
+
+
+def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_boot: int = 2000,
+              seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD) -> pd.DataFrame:
+    """Mean compound and positive/negative shares per group, with bootstrap intervals over segments.
+
+    Args:
+        sentences: Rows with a ``compound`` column and the ``by`` columns (e.g.
+            :func:`score_sentences`, optionally merged with document columns).
+        by: Column(s) to group by.
+        n_boot: Bootstrap replicates.
+        seed: Seed of the ``numpy`` generator: same seed, same intervals.
+        level: Coverage of the percentile intervals.
+        threshold: Compound at or beyond which a segment counts as positive/negative.
+
+    Returns:
+        One row per group, sorted: the ``by`` columns, segments, documents (if ``id``
+        is present), mean, low, high (mean compound and interval), pos_share,
+        pos_low, pos_high, neg_share, neg_low, neg_high.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
+                 "neg_share", "neg_low", "neg_high"]
+    if sentences.empty:
+        return pd.DataFrame(columns=cols)
+    df = sentences.sort_values(by, kind="stable")
+    c = df["compound"].to_numpy(dtype=float)
+    values = np.column_stack([c, c >= threshold, c <= -threshold]).astype(float)
+    grouped = df.groupby(by, sort=True, dropna=False)
+    sizes = grouped.size().to_numpy()
+    keys = grouped.size().index
+    point = np.add.reduceat(values, np.concatenate([[0], np.cumsum(sizes)[:-1]]), axis=0) / sizes[:, None]
+    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed)) / sizes[None, :, None]
+    low, high = _percentiles(reps, level)
+    out = pd.DataFrame(list(keys) if len(by) > 1 else {by[0]: list(keys)}, columns=by)
+    out["segments"] = sizes
+    out["documents"] = grouped["id"].nunique().to_numpy() if "id" in df.columns else np.nan
+    for j, name in enumerate(("", "pos_", "neg_")):
+        out[f"{name}share" if name else "mean"] = point[:, j]
+        out[f"{name}low" if name else "low"] = np.minimum(low[:, j], point[:, j])
+        out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
+    return out[cols].reset_index(drop=True)
+
+
+def _with_group(sentences: pd.DataFrame, corpus: pd.DataFrame | None, group_by: str) -> pd.DataFrame:
+    if group_by in sentences.columns:
+        return sentences
+    if corpus is None or group_by not in corpus.columns:
+        raise InputError(f"no column {group_by!r} to group by; pass a corpus that has it")
+    return sentences.merge(corpus[["id", group_by]].drop_duplicates("id"), on="id", how="left")
+
+
+def voice_summary(corpus: pd.DataFrame, *, group_by: str = "outlet", sentences: pd.DataFrame | None = None,
+                  n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Sentiment per group and voice (own / reported / quoted) with bootstrap intervals.
+
+    Args:
+        corpus: Corpus table (``id``, ``text``, the group column).
+        group_by: Any document column.
+        sentences: Scored segments (:func:`score_sentences`), computed when omitted.
+        n_boot, seed, level: As :func:`summarize`.
+
+    Returns:
+        group, voice, then the :func:`summarize` columns (mean, low, high, shares...);
+        voices a group does not use have no row.
+    """
+    s = score_sentences(corpus) if sentences is None else sentences
+    s = _with_group(s, corpus, group_by)
+    out = summarize(s.assign(group=s[group_by].astype(str)), by=["group", "voice"], n_boot=n_boot, seed=seed,
+                    level=level)
+    return out
+
+
+def document_summary(sentences: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per document and voice: mean compound and shares with intervals (:func:`summarize` by id, voice)."""
+    return summarize(sentences, by=["id", "voice"], n_boot=n_boot, seed=seed)
+
+
+def speaker_summary(sentences: pd.DataFrame, *, by: str = "outlet", voices: Sequence[str] = ("quoted",),
+                    n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Quoted voice per group and speaker: whose words carry which sentiment."""
+    s = sentences[sentences["voice"].isin(voices) & sentences["speaker"].notna()]
+    return summarize(s, by=[by, "speaker"], n_boot=n_boot, seed=seed)
+
+
+def compare_groups(sentences: pd.DataFrame, *, by: str = "outlet", voice: str | None = "own", n_boot: int = 2000,
+                   seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Differences of mean compound between groups, with an article-level (cluster) bootstrap.
+
+    Each replicate redraws whole articles within each group and recomputes the group
+    mean over the drawn articles' segments, so the interval reflects how much
+    articles differ, not only sentences.
+
+    Args:
+        sentences: Scored segments with ``id``, ``compound`` and the ``by`` column.
+        by: Group column.
+        voice: Restrict to one voice (None = all segments).
+        n_boot, seed, level: As :func:`summarize`.
+
+    Returns:
+        One row per pair of groups (a < b): group_a, group_b, mean_a, mean_b, diff
+        (a - b), low, high, documents_a, documents_b. low/high are NaN when a group
+        has fewer than two articles.
+    """
+    s = sentences if voice is None else sentences[sentences["voice"] == voice]
+    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b"]
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    docs = (s.assign(_g=s[by].astype(str)).groupby(["_g", "id"], sort=True)["compound"]
+            .agg(["sum", "count"]).reset_index())
+    ndocs = docs.groupby("_g", sort=True).size()
+    groups, sizes = ndocs.index.to_list(), ndocs.to_numpy()
+    values = docs[["sum", "count"]].to_numpy(dtype=float)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    tot = np.add.reduceat(values, starts, axis=0)
+    point = tot[:, 0] / tot[:, 1]
+    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed))
+    means = reps[:, :, 0] / reps[:, :, 1]
+    rows = []
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            d = point[i] - point[j]
+            lo, hi = (np.nan, np.nan)
+            if sizes[i] >= 2 and sizes[j] >= 2:
+                lo, hi = _percentiles(means[:, i] - means[:, j], level)
+                lo, hi = min(float(lo), d), max(float(hi), d)
+            rows.append((groups[i], groups[j], point[i], point[j], d, lo, hi, int(sizes[i]), int(sizes[j])))
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A mention of a target in a text: ``text[start:end] == alias``."""
+
+    target: str
+    alias: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _TargetMatcher:
+    pattern: re.Pattern[str]
+    target_of: dict[str, str]
+    exclude: re.Pattern[str] | None
+
+
+def _alias_regex(alias: str) -> str:
+    return re.escape(alias).replace("'", "['’]").replace("\\ ", r"\s+")
+
+
+def load_targets(path: str | Path | Mapping[str, Any] | None = None) -> dict[str, dict[str, list[str]]]:
+    """Targets and their aliases: ``{name: {"aliases": [...], "exclude": [...]}}``.
+
+    Args:
+        path: A YAML file in the format of ``data/lexicon/targets.yaml``, an already
+            loaded mapping (name -> aliases list or {"aliases", "exclude"}), or None
+            for the shipped file.
+    """
+    if isinstance(path, Mapping):
+        raw = path.get("targets", path)
+    else:
+        p = Path(path) if path is not None else TARGETS_PATH
+        try:
+            raw = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("targets", {})
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"cannot read targets ({exc}); see data/lexicon/targets.yaml for the format",
+                             source=str(p)) from None
+    out = {}
+    for name, spec in raw.items():
+        spec = {"aliases": spec} if isinstance(spec, (list, tuple)) else dict(spec or {})
+        aliases = [str(a) for a in spec.get("aliases", []) if str(a).strip()]
+        if not aliases:
+            raise InputError(f"target {name!r} has no aliases", source=str(path or TARGETS_PATH))
+        out[str(name)] = {"aliases": aliases, "exclude": [str(x) for x in spec.get("exclude", []) or []]}
+    return out
+
+
+@lru_cache(maxsize=16)
+def _matcher(key: str) -> _TargetMatcher:
+    targets = json.loads(key)
+    target_of, excludes = {}, []
+    for name, spec in targets.items():
+        for a in spec["aliases"]:
+            target_of.setdefault(a.replace("’", "'"), name)
+        excludes += spec["exclude"]
+    # One alternation, longest alias first, so overlapping aliases resolve to the longest.
+    alts = sorted(target_of, key=lambda a: (-len(a), a))
+    pat = re.compile(r"(?<![\w.])(?:" + "|".join(_alias_regex(a) for a in alts) + r")(?!\w)")
+    exc = None
+    if excludes:
+        exc = re.compile(r"(?<!\w)(?:" + "|".join(_alias_regex(x) for x in sorted(excludes, key=len, reverse=True))
+                         + r")(?!\w)")
+    return _TargetMatcher(pat, target_of, exc)
+
+
+def find_targets(text: str, *, targets: Mapping[str, Any] | str | Path | None = None) -> list[Mention]:
+    """Mentions of the targets in ``text``, in order.
+
+    Args:
+        text: Any text.
+        targets: As :func:`load_targets` (None = ``data/lexicon/targets.yaml``).
+    """
+    m = _matcher(json.dumps(load_targets(targets), sort_keys=True))
+    blocked = [(x.start(), x.end()) for x in m.exclude.finditer(text)] if m.exclude else []
+    out = []
+    for x in m.pattern.finditer(text):
+        if any(s <= x.start() and x.end() <= e for s, e in blocked):
+            continue
+        alias = re.sub(r"\s+", " ", x.group().replace("’", "'"))
+        out.append(Mention(m.target_of.get(alias, alias), x.group(), x.start(), x.end()))
+    return out
+
+
+# ----------------------------------------------------------------------------- target model
+
+_TOKEN = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")
+DENSE_COLUMNS = [f"{w}_{s}" for w in ("sent", "left", "right", "ctx") for s in ("compound", "pos", "neg")]
+
+
+def target_features(texts: Sequence[str], starts: Sequence[int], ends: Sequence[int], *,
+                    window: int = 5) -> pd.DataFrame:
+    """The per-mention fields the target model reads (no learned state).
+
+    Args:
+        texts: Sentences.
+        starts, ends: Character offsets of the target mention in each sentence.
+        window: Tokens of context on each side.
+
+    Returns:
+        DataFrame with ``masked`` (the sentence with the mention replaced by
+        ``TGT``), ``left``/``right`` (up to ``window`` tokens before/after it), ``ctx``
+        (left + TGT + right) and VADER compound/pos/neg of the sentence, the windows
+        and ``ctx`` (:data:`DENSE_COLUMNS`).
+    """
+    rows = []
+    for s, a, b in zip(texts, starts, ends):
+        toks = [(m.start(), m.end()) for m in _TOKEN.finditer(s)]
+        left = [t for t in toks if t[1] <= a][-window:]
+        right = [t for t in toks if t[0] >= b][:window]
+        ltxt = s[left[0][0]:a] if left else ""
+        rtxt = s[b:right[-1][1]] if right else ""
+        ctx = f"{ltxt} TGT {rtxt}"
+        row = {"masked": f"{s[:a]} TGT {s[b:]}", "left": ltxt, "right": rtxt, "ctx": ctx}
+        for name, t in (("sent", s), ("left", ltxt), ("right", rtxt), ("ctx", ctx)):
+            sc = vader(t)
+            row[f"{name}_compound"], row[f"{name}_pos"], row[f"{name}_neg"] = sc["compound"], sc["pos"], sc["neg"]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["masked", "left", "right", "ctx", *DENSE_COLUMNS])
+
+
+#: Default training parameters (chosen on NewsMTSC dev, see the provenance JSON).
+DEFAULT_PARAMS: dict[str, Any] = {
+    "window": 5,
+    "ngram_max": 2,
+    "n_features_sentence": 2 ** 17,
+    "n_features_window": 2 ** 16,
+    "dense_weight": 2.0,
+    "C": 1.0,
+    "class_weight": "balanced",
+    "max_iter": 3000,
+}
+
+
+def build_pipeline(params: Mapping[str, Any] | None = None) -> Any:
+    """The unfitted scikit-learn pipeline: hashed n-gram blocks + VADER scores -> logistic regression."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    p = {**DEFAULT_PARAMS, **(params or {})}
+
+    def hv(n: int) -> HashingVectorizer:
+        return HashingVectorizer(ngram_range=(1, p["ngram_max"]), n_features=n, alternate_sign=False, norm="l2")
+
+    feats = ColumnTransformer(
+        [("masked", hv(p["n_features_sentence"]), "masked"), ("left", hv(p["n_features_window"]), "left"),
+         ("right", hv(p["n_features_window"]), "right"), ("vader", "passthrough", DENSE_COLUMNS)],
+        transformer_weights={"vader": p["dense_weight"]})
+    clf = LogisticRegression(C=p["C"], class_weight=p["class_weight"], max_iter=p["max_iter"])
+    return Pipeline([("features", feats), ("classifier", clf)])
+
+
+def _compound_from_proba(proba: np.ndarray, classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Label = argmax; compound = P(pos) - P(neg) mapped into the label's VADER band.
+
+    Neutral predictions land in (-0.05, 0.05), polar ones in [0.05, 1] (sign of the
+    label), so the +-0.05 rule applied to the compound gives back the label.
+    """
+    cls = list(classes)
+    p_neg, p_pos = proba[:, cls.index(-1)], proba[:, cls.index(1)]
+    label = np.asarray(cls)[proba.argmax(axis=1)]
+    margin = p_pos - p_neg
+    compound = np.where(label == 0, margin * (THRESHOLD * 0.98),
+                        label * (THRESHOLD + (1 - THRESHOLD) * np.abs(margin)))
+    return np.clip(compound, -1, 1), label.astype(int)
+
+
+@dataclass
+class TargetModel:
+    """Target-dependent sentiment classifier (NewsMTSC-trained logistic regression).
+
+    Attributes:
+        pipeline: The fitted scikit-learn pipeline (:func:`build_pipeline`).
+        params: Feature and training parameters (``window`` is used at prediction).
+        provenance: Training data, date, library versions and dev scores.
+    """
+
+    pipeline: Any
+    params: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "TargetModel":
+        """Load a saved model (default: the shipped one) with skops, trusting only :data:`TRUSTED_TYPES`."""
+        return _load_model(str(path) if path else str(MODEL_PATH))
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], starts: Sequence[int], ends: Sequence[int], labels: Sequence[int], *,
+            params: Mapping[str, Any] | None = None) -> "TargetModel":
+        """Train on sentences, mention offsets and polarities (-1/0/1)."""
+        p = {**DEFAULT_PARAMS, **(params or {})}
+        pipe = build_pipeline(p)
+        pipe.fit(target_features(texts, starts, ends, window=p["window"]), np.asarray(labels, dtype=int))
+        return cls(pipe, p)
+
+    def predict_proba(self, texts: Sequence[str], starts: Sequence[int], ends: Sequence[int]) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes`` (-1, 0, 1)."""
+        X = target_features(texts, starts, ends, window=self.params["window"])
+        return self.pipeline.predict_proba(X)
+
+    @property
+    def classes(self) -> list[int]:
+        return [int(c) for c in self.pipeline.classes_]
+
+    def predict(self, texts: Sequence[str], starts: Sequence[int], ends: Sequence[int]) -> pd.DataFrame:
+        """Per mention: compound, label, p_neg, p_neu, p_pos (see :func:`_compound_from_proba`)."""
+        if len(texts) == 0:
+            return pd.DataFrame(columns=["compound", "label", "p_neg", "p_neu", "p_pos"])
+        proba = self.predict_proba(texts, starts, ends)
+        compound, label = _compound_from_proba(proba, self.classes)
+        c = self.classes
+        return pd.DataFrame({"compound": compound, "label": label, "p_neg": proba[:, c.index(-1)],
+                             "p_neu": proba[:, c.index(0)], "p_pos": proba[:, c.index(1)]})
+
+    def save(self, path: str | Path, *, provenance: Mapping[str, Any] | None = None) -> Path:
+        """Write ``path`` (skops, compressed) and its provenance JSON next to it (same stem)."""
+        import zipfile
+
+        import skops.io as sio
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sio.dump(self.pipeline, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        prov = {**(provenance or self.provenance), "params": self.params}
+        path.with_suffix(".json").write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+
+@lru_cache(maxsize=4)
+def _load_model(path: str) -> TargetModel:
+    import skops.io as sio
+
+    p = Path(path)
+    meta = p.with_suffix(".json")
+    if not p.exists() or not meta.exists():
+        raise InputError("target model or its provenance JSON not found; rebuild it with "
+                         "`python -m analysis.train_target_model --newsmtsc PATH`", source=path)
+    untrusted = [t for t in sio.get_untrusted_types(file=p) if t not in TRUSTED_TYPES]
+    if untrusted:
+        raise InputError(f"model contains types outside the trusted list: {untrusted}", source=path)
+    pipe = sio.load(p, trusted=TRUSTED_TYPES)
+    prov = json.loads(meta.read_text(encoding="utf-8"))
+    return TargetModel(pipe, {**DEFAULT_PARAMS, **prov.get("params", {})}, prov)
+
+
+def target_sentiment(corpus: pd.DataFrame, *, targets: Mapping[str, Any] | str | Path | None = None,
+                     model: TargetModel | None = None, quotes: Any = None) -> pd.DataFrame:
+    """Sentiment toward each target mention in a corpus, scored in its sentence.
+
+    Args:
+        corpus: DataFrame with ``id``, ``text`` and optionally ``outlet``.
+        targets: As :func:`load_targets`.
+        model: A :class:`TargetModel` (default: the shipped one).
+        quotes: As :func:`score_sentences`, to give each mention its voice.
+
+    Returns:
+        One row per mention: id, outlet, target, alias, start, end (offsets in
+        ``text``), sentence, voice (of the words at the mention), compound, label,
+        p_neg, p_neu, p_pos (model), sentence_compound (VADER of the whole sentence).
+    """
+    model = model or TargetModel.load()
+    outlets = corpus["outlet"] if "outlet" in corpus.columns else pd.Series(["unknown"] * len(corpus))
+    rows, sents, starts, ends = [], [], [], []
+    for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
+        text = text if isinstance(text, str) else ""
+        mentions = find_targets(text, targets=targets)
+        if not mentions:
+            continue
+        mask = _voice_mask(text, _quotes_for(quotes, doc_id, text))[0]
+        for i, s in enumerate(split_sentences(text)):
+            sent = text[s.start:s.end]
+            for m in mentions:
+                if s.start <= m.start and m.end <= s.end:
+                    rows.append((doc_id, outlet, m.target, m.alias, m.start, m.end, i,
+                                 VOICES[int(mask[0, m.start])], vader(sent)["compound"]))
+                    sents.append(sent)
+                    starts.append(m.start - s.start)
+                    ends.append(m.end - s.start)
+    cols = ["id", "outlet", "target", "alias", "start", "end", "sentence", "voice", "sentence_compound"]
+    base = pd.DataFrame(rows, columns=cols)
+    pred = model.predict(sents, starts, ends)
+    out = pd.concat([base.drop(columns="sentence_compound"), pred, base[["sentence_compound"]]], axis=1)
+    return out
+
+
+def target_summary(mentions: pd.DataFrame, *, by: str = "outlet", n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Mean model compound per group and target with intervals (:func:`summarize` over mentions)."""
+    return summarize(mentions, by=[by, "target"], n_boot=n_boot, seed=seed).rename(columns={"segments": "mentions"})
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _check_record(rec: dict[str, Any], n: int, source: str) -> tuple[int, int] | None:
+    """Validate one CLI record; return the target offsets or None."""
+    rid = rec.get("id")
+    text = rec["text"]
+    if not text.strip():
+        raise InputError(f"record {n} (id {rid!r}): empty text", source=source, where=n)
+    has = [k for k in ("target", "target_start", "target_end") if rec.get(k) is not None]
+    if not has:
+        return None
+    target = rec.get("target")
+    s, e = rec.get("target_start"), rec.get("target_end")
+    if s is None and e is None:
+        if not isinstance(target, str) or not target or target not in text:
+            raise InputError(f"record {n} (id {rid!r}): target {target!r} not found in text; give "
+                             "target_start/target_end", source=source, where=n)
+        s = text.index(target)
+        return s, s + len(target)
+    if not (isinstance(s, int) and isinstance(e, int)) or isinstance(s, bool) or isinstance(e, bool):
+        raise InputError(f"record {n} (id {rid!r}): target_start and target_end must both be integers",
+                         source=source, where=n)
+    if not 0 <= s < e <= len(text):
+        raise InputError(f"record {n} (id {rid!r}): target offsets [{s}, {e}) out of range for a text of "
+                         f"{len(text)} characters", source=source, where=n)
+    if target is not None and text[s:e] != target:
+        raise InputError(f"record {n} (id {rid!r}): text[{s}:{e}] is {text[s:e]!r}, not the target {target!r}",
+                         source=source, where=n)
+    return s, e
+
+
+def _cli_batch(batch: list[tuple[dict[str, Any], tuple[int, int] | None]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any] | None] = [None] * len(batch)
+    tgt = [i for i, (_, off) in enumerate(batch) if off is not None]
+    if tgt:
+        pred = TargetModel.load().predict([batch[i][0]["text"] for i in tgt], [batch[i][1][0] for i in tgt],
+                                          [batch[i][1][1] for i in tgt])
+        for i, c, lab in zip(tgt, pred["compound"], pred["label"]):
+            out[i] = {"id": batch[i][0]["id"], "compound": round(float(c), 4), "label": int(lab)}
+    for i, (rec, off) in enumerate(batch):
+        if off is None:
+            c = round(vader(rec["text"])["compound"], 4)
+            out[i] = {"id": rec["id"], "compound": c, "label": label_of(c)}
+    return out  # type: ignore[return-value]
+
+
+def cli_sentiment(args: Any) -> int:
+    """``python -m analysis sentiment --input IN.jsonl --output OUT.jsonl``: one line per input, in order.
+
+    With ``target``/``target_start``/``target_end`` the line gives the model's
+    sentiment toward the target, else VADER's sentiment of the text. All input is
+    checked before anything is written, so a bad line never leaves a partial file.
+    """
+    from analysis.io import read_jsonl, write_jsonl
+
+    source = "<stdin>" if str(args.input) == "-" else str(args.input)
+    batch = [(rec, _check_record(rec, n, source)) for n, rec in enumerate(read_jsonl(args.input), start=1)]
+    results: list[dict[str, Any]] = []
+    for lo in range(0, len(batch), 2000):
+        results += _cli_batch(batch[lo:lo + 2000])
+    write_jsonl(results, args.output)
+    return 0
