@@ -542,13 +542,15 @@ def leading_frames(frames: pd.DataFrame, *, top: int = 2) -> pd.Series:
     return pd.Series(out, dtype="object")
 
 
-def _sentiment_by_voice(corpus: pd.DataFrame, group_by: str) -> pd.DataFrame:
-    """Own-voice and quoted-voice sentiment per group with intervals, from :mod:`analysis.sentiment`.
+def _sentiment_by_voice(corpus: pd.DataFrame, group_by: str, quotes: pd.DataFrame) -> pd.DataFrame:
+    """Sentiment per group and voice with bootstrap intervals (:func:`analysis.sentiment.voice_summary`).
 
-    Returns columns group, voice ("own"/"quoted"), mean, low, high.
+    Returns columns group, voice ("own", "reported", "quoted"), mean, low, high, ...
     """
     from analysis import sentiment
 
+    # sentiment extracts the quotes itself: its table input does not take NaN cues
+    del quotes
     return sentiment.voice_summary(corpus, group_by=group_by)
 
 
@@ -587,7 +589,7 @@ def compare(corpus: pd.DataFrame | str | Path | None = None, *, group_by: str = 
     base = words_per_group(corpus, group_by=group_by)
     table = base.merge(quote_summary(corpus, q, group_by=group_by), on="group", how="left")
     table["quoted_word_share"] = table["quoted_words"] / table["words"].clip(lower=1)
-    sent = _sentiment_by_voice(corpus, group_by)
+    sent = _sentiment_by_voice(corpus, group_by, q)
     for voice in ("own", "quoted"):
         v = sent[sent["voice"] == voice].set_index("group")
         for col, src in (("", "mean"), ("_low", "low"), ("_high", "high")):
