@@ -90,7 +90,9 @@ class RunSummary:
         rejected: Documents rejected by the reader or an analysis step (``rejects/``).
         partitions: Partitions in the corpus.
         resumed_partitions: Partitions already finished by an earlier, interrupted run.
-        sentences: Sentences scored.
+        sentences: Sentences of the analysed documents.
+        segments: Rows of ``sentences/``: voice segments of sentences (own, reported,
+            quoted), each scored on its own text.
         quotes: Quotations found.
         engine: ``"local"`` or ``"dask"``.
         seconds: Wall time of this invocation.
@@ -106,6 +108,7 @@ class RunSummary:
     partitions: int
     resumed_partitions: int
     sentences: int
+    segments: int
     quotes: int
     engine: str
     seconds: float
@@ -219,9 +222,10 @@ def _progress(total: int | None, *, enabled: bool | None) -> Any:
 
 def _log_partition(counts: dict[str, int], part: int, *, resumed: bool = False) -> None:
     log.info(
-        "partition %05d%s: %d documents in, %d analysed, %d rejected, %d sentences, %d quotes, %d term entries",
+        "partition %05d%s: %d documents in, %d analysed, %d rejected, %d sentences (%d voice segments), "
+        "%d quotes, %d term entries",
         part, " (resumed)" if resumed else "", counts["documents_in"], counts["analysed"], counts["rejected"],
-        counts["sentences"], counts["quotes"], counts["terms"],
+        counts["sentences"], counts["segments"], counts["quotes"], counts["terms"],
     )
 
 
@@ -292,6 +296,13 @@ def _group_by(path: Path, keys: list[str], aggregates: list[tuple[str, str, str]
     return frame[keys + [n for _, _, n in aggregates]].sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def _polarity() -> dict[str, pc.Expression]:
+    from analysis.sentiment import THRESHOLD  # VADER's +-0.05 convention, as the sentiment module applies it
+
+    c = pc.field("compound")
+    return {"positive": (c >= THRESHOLD).cast(pa.int64()), "negative": (c <= -THRESHOLD).cast(pa.int64())}
+
+
 def aggregate(out: str | Path) -> dict[str, Path]:
     """(Re)compute the per-group aggregates of a finished run from its per-document Parquet.
 
@@ -304,6 +315,7 @@ def aggregate(out: str | Path) -> dict[str, Path]:
     out = Path(out)
     target = out / "aggregates"
     target.mkdir(exist_ok=True)
+    _POLARITY = _polarity()
     tables = {
         "groups": _group_by(out / "documents", ["group"], [
             ("id", "hash_count", "documents"), ("words", "hash_sum", "words"),
@@ -311,11 +323,14 @@ def aggregate(out: str | Path) -> dict[str, Path]:
         "group_terms": _group_by(out / "terms", ["group", "term"], [
             ("count", "hash_sum", "count"), ("id", "hash_count", "documents")]),
         "group_sentiment": _group_by(out / "sentences", ["group", "voice"], [
-            ("compound", "hash_count", "sentences"), ("compound", "hash_sum", "compound_sum"),
-            ("compound_sq", "hash_sum", "compound_sumsq"), ("id", "hash_count_distinct", "documents")],
-            derived={"compound_sq": pc.multiply(pc.field("compound"), pc.field("compound"))}),
+            ("compound", "hash_count", "segments"), ("compound", "hash_sum", "compound_sum"),
+            ("compound_sq", "hash_sum", "compound_sumsq"), ("positive", "hash_sum", "positive"),
+            ("negative", "hash_sum", "negative"), ("id", "hash_count_distinct", "documents")],
+            derived={"compound_sq": pc.multiply(pc.field("compound"), pc.field("compound")), **_POLARITY}),
         "doc_sentiment": _group_by(out / "sentences", ["group", "id", "voice"], [
-            ("compound", "hash_count", "sentences"), ("compound", "hash_mean", "compound_mean")]),
+            ("compound", "hash_count", "segments"), ("compound", "hash_sum", "compound_sum"),
+            ("compound", "hash_mean", "compound_mean"), ("positive", "hash_sum", "positive"),
+            ("negative", "hash_sum", "negative")], derived=_POLARITY),
         "group_quotes": _group_by(out / "quotes", ["group", "kind"], [("start", "hash_count", "quotes")]),
         "group_speakers": _group_by(out / "quotes", ["group", "speaker", "speaker_type"], [
             ("start", "hash_count", "quotes"), ("id", "hash_count_distinct", "documents")]),
@@ -415,7 +430,7 @@ def run(
     finally:
         bar.close()
 
-    totals = {k: sum(c[k] for c in counts.values()) for k in ("documents_in", "analysed", "rejected", "sentences", "quotes")}
+    totals = {k: sum(c[k] for c in counts.values()) for k in ("documents_in", "analysed", "rejected", "sentences", "segments", "quotes")}
     # Every document read is either analysed or rejected: a mismatch is a bug, never a silent drop.
     assert totals["documents_in"] == totals["analysed"] + totals["rejected"], totals
     t = time.perf_counter()
@@ -489,13 +504,17 @@ def _error(step: str, exc: BaseException) -> str:
     return f"{step} failed: {type(exc).__name__}: {exc}"[:500]
 
 
-def _quote_rows(doc_id: str, group: str, text: str) -> list[dict[str, Any]]:
+def _quotes(text: str) -> list[Any]:
     from analysis.quotes import extract_quotes
 
+    return extract_quotes(text)
+
+
+def _quote_rows(doc_id: str, group: str, quotes: list[Any]) -> list[dict[str, Any]]:
     return [{"id": doc_id, "group": group, "quote": q.text, "kind": q.kind, "speaker": q.speaker,
              "speaker_type": q.speaker_type, "cue": q.cue, "paragraph": q.paragraph, "start": q.start, "end": q.end,
              "speaker_start": q.speaker_start, "speaker_end": q.speaker_end}
-            for q in extract_quotes(text)]
+            for q in quotes]
 
 
 def _term_rows(documents: pd.DataFrame, *, ngram_max: int) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -513,16 +532,17 @@ def _term_rows(documents: pd.DataFrame, *, ngram_max: int) -> tuple[pd.DataFrame
     return terms, dict(zip(d.doc_ids, d.n_words.tolist()))
 
 
-def _sentence_frame(documents: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Sentence sentiment with voice for a partition, and the documents that failed (id -> reason).
 
-    The whole partition is scored in one call; only if that raises is each document
-    scored alone, to find and reject the one that fails.
+    The whole partition is scored in one call, reusing the quotes already found (the
+    voice split needs them); only if that raises is each document scored alone, to
+    find and reject the one that fails.
     """
     from analysis.sentiment import score_sentences
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
-        rows = score_sentences(frame[["id", "text"]])
+        rows = score_sentences(frame[["id", "text"]], quotes=quotes)
         return rows.assign(group=rows["id"].map(dict(zip(frame["id"], frame["group"]))))
 
     if documents.empty:
@@ -558,12 +578,14 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
     docs, rejected = chunk
     rejects = [{"id": r.get("id"), "source": r.get("source"), "reason": r.get("reason")} for r in rejected]
     kept: list[dict[str, Any]] = []
-    quotes: dict[str, list[dict[str, Any]]] = {}
+    quotes: dict[str, list[Any]] = {}
+    quote_rows: dict[str, list[dict[str, Any]]] = {}
     clock = {"quotes": time.perf_counter()}
     for doc in docs:
         doc_id, group = doc["id"], _group_value(doc, group_by)
         try:
-            quotes[doc_id] = _quote_rows(doc_id, group, doc["text"])
+            quotes[doc_id] = _quotes(doc["text"])
+            quote_rows[doc_id] = _quote_rows(doc_id, group, quotes[doc_id])
         except Exception as exc:  # one bad document must not stop a million-document run
             rejects.append({"id": doc_id, "source": doc.get("source"), "reason": _error("quotes", exc)})
             continue
@@ -574,7 +596,7 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
                      "source": doc.get("source"), "text": doc["text"]})
     documents = pd.DataFrame(kept, columns=[*SCHEMAS["documents"].names, "text"])
     clock["sentiment"] = time.perf_counter()
-    sentences, failed = _sentence_frame(documents)
+    sentences, failed = _sentence_frame(documents, quotes)
     if failed:
         rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]]} for d in kept if d["id"] in failed]
         documents = documents[~documents["id"].isin(failed)].reset_index(drop=True)
@@ -585,12 +607,13 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
     tables = {
         "documents": _frame("documents", documents.drop(columns="text")),
         "sentences": _frame("sentences", sentences),
-        "quotes": _frame("quotes", [q for doc_id in documents["id"] for q in quotes[doc_id]]),
+        "quotes": _frame("quotes", [q for doc_id in documents["id"] for q in quote_rows[doc_id]]),
         "terms": _frame("terms", terms),
         "rejects": _frame("rejects", rejects),
     }
     counts = {"documents_in": len(docs) + len(rejected), "analysed": len(tables["documents"]),
-              "rejected": len(tables["rejects"]), "sentences": len(tables["sentences"]),
+              "rejected": len(tables["rejects"]), "sentences": int(tables["documents"]["n_sentences"].sum()),
+              "segments": len(tables["sentences"]),
               "quotes": len(tables["quotes"]), "terms": len(tables["terms"]),
               "seconds": round(time.perf_counter() - t0, 3)}
     # seconds per step, for the log and the benchmark: where a partition's time goes

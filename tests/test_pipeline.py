@@ -135,14 +135,14 @@ def test_counts_add_up_and_bad_documents_are_rejected_with_reasons(tmp_path: Pat
         records.insert(7 + 13 * k, bad)
     records[30]["text"] += "\nXYZZY-CRASH"
     corpus = write_corpus(records, tmp_path, "jsonl")
-    real = pipeline._quote_rows
+    real = pipeline._quotes
 
-    def fragile(doc_id, group, text):  # an analysis step failing on one document
+    def fragile(text):  # an analysis step failing on one document
         if "XYZZY-CRASH" in text:
             raise RuntimeError("boom")
-        return real(doc_id, group, text)
+        return real(text)
 
-    monkeypatch.setattr(pipeline, "_quote_rows", fragile)
+    monkeypatch.setattr(pipeline, "_quotes", fragile)
     summary = pipeline.run(corpus, tmp_path / "out", chunk_size=16)
     rejects = pd.read_parquet(tmp_path / "out" / "rejects")
     documents = pd.read_parquet(tmp_path / "out" / "documents")
@@ -180,15 +180,19 @@ def test_aggregates_equal_the_modules_on_the_whole_corpus(good_jsonl: Path, refe
     pd.testing.assert_frame_equal(key_agg, key_direct, check_dtype=False)
     groups = got["aggregates/groups"]
     assert groups["documents"].sum() == summary.analysed == 60
-    assert groups["sentences"].sum() == summary.sentences == len(got["sentences"])
     sent = got["sentences"]
+    assert groups["sentences"].sum() == summary.sentences and len(sent) == summary.segments
+    last = sent.groupby("id")["sentence"].max()
+    assert (last < got["documents"].set_index("id")["n_sentences"].reindex(last.index)).all()
     by_voice = sent.groupby(["group", "voice"])["compound"].agg(["count", "sum"]).reset_index()
     agg = got["aggregates/group_sentiment"]
-    assert agg["sentences"].tolist() == by_voice["count"].tolist()
+    assert agg["segments"].tolist() == by_voice["count"].tolist()
     assert agg["compound_sum"].to_numpy() == pytest.approx(by_voice["sum"].to_numpy())
     doc = got["aggregates/doc_sentiment"]
-    means = sent.groupby(["group", "id", "voice"])["compound"].mean().to_numpy()
-    assert doc["compound_mean"].to_numpy() == pytest.approx(means)
+    per_doc = sent.groupby(["group", "id", "voice"])["compound"]
+    assert doc["compound_mean"].to_numpy() == pytest.approx(per_doc.mean().to_numpy())
+    assert doc["segments"].tolist() == per_doc.size().tolist()
+    assert doc["positive"].tolist() == per_doc.agg(lambda c: int((c >= 0.05).sum())).tolist()
     speakers = got["aggregates/group_speakers"]
     assert speakers["quotes"].sum() == summary.quotes == len(got["quotes"])
 
@@ -211,7 +215,7 @@ def test_an_interrupted_run_resumes_without_loss_or_duplicates(good_jsonl: Path,
     monkeypatch.setattr(pipeline, "process_partition", real)
     summary = pipeline.run(good_jsonl, tmp_path / "out", chunk_size=15)
     assert (summary.resumed_partitions, summary.partitions, summary.documents_in) == (2, 4, 60)
-    assert summary.sentences == reference[0].sentences
+    assert (summary.sentences, summary.segments) == (reference[0].sentences, reference[0].segments)
     assert_same(tables(tmp_path / "out"), reference[1])
 
 
@@ -270,6 +274,6 @@ def test_dask_on_a_two_worker_cluster_equals_local(tmp_path: Path) -> None:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         remote = pipeline.run(corpus, tmp_path / "dask", chunk_size=40, engine="dask", scheduler=client)
-    assert (remote.documents_in, remote.analysed, remote.partitions, remote.sentences, remote.quotes) == (
-        local.documents_in, local.analysed, local.partitions, local.sentences, local.quotes)
+    assert (remote.documents_in, remote.analysed, remote.partitions, remote.segments, remote.quotes) == (
+        local.documents_in, local.analysed, local.partitions, local.segments, local.quotes)
     assert_same(tables(tmp_path / "dask"), tables(tmp_path / "local"))
