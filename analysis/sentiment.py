@@ -483,6 +483,16 @@ _TOKEN = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")
 DENSE_COLUMNS = [f"{w}_{s}" for w in ("sent", "left", "right", "ctx") for s in ("compound", "pos", "neg")]
 
 
+def context_window(text: str, start: int, end: int, *, window: int = 5) -> tuple[int, int]:
+    """Offsets of the ``window`` tokens before ``text[start:end]`` through the ``window`` tokens after it."""
+    toks = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    left = [a for a, b in toks if b <= start]
+    right = [b for a, b in toks if a >= end]
+    lo = left[-window] if len(left) >= window else (left[0] if left else start)
+    hi = right[window - 1] if len(right) >= window else (right[-1] if right else end)
+    return lo, hi
+
+
 def target_features(texts: Sequence[str], starts: Sequence[int], ends: Sequence[int], *,
                     window: int = 5) -> pd.DataFrame:
     """The per-mention fields the target model reads (no learned state).
@@ -500,11 +510,8 @@ def target_features(texts: Sequence[str], starts: Sequence[int], ends: Sequence[
     """
     rows = []
     for s, a, b in zip(texts, starts, ends):
-        toks = [(m.start(), m.end()) for m in _TOKEN.finditer(s)]
-        left = [t for t in toks if t[1] <= a][-window:]
-        right = [t for t in toks if t[0] >= b][:window]
-        ltxt = s[left[0][0]:a] if left else ""
-        rtxt = s[b:right[-1][1]] if right else ""
+        lo, hi = context_window(s, a, b, window=window)
+        ltxt, rtxt = s[lo:a], s[b:hi]
         ctx = f"{ltxt} TGT {rtxt}"
         row = {"masked": f"{s[:a]} TGT {s[b:]}", "left": ltxt, "right": rtxt, "ctx": ctx}
         for name, t in (("sent", s), ("left", ltxt), ("right", rtxt), ("ctx", ctx)):
