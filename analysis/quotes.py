@@ -49,6 +49,7 @@ agency, newspaper, "state media"), ``document`` (statement, letter, release),
 from __future__ import annotations
 
 import bisect
+import csv
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -165,8 +166,10 @@ def _lexicon() -> _Lexicon:
             clause[form.lower()] = info["clause"]
     ph = cues["phrases"]
     low = lambda xs: frozenset(str(x).lower() for x in xs)  # noqa: E731
-    names = spk.get("first_names") or {}
-    first = {n.lower(): g for g, ns in names.items() for n in ns}
+    with open(QUOTES_DIR / "first_names.csv", encoding="utf-8") as fh:
+        rows = csv.reader(ln for ln in fh if not ln.startswith("#"))
+        next(rows)  # header
+        first = {name.lower(): g for name, g in rows}
     return _Lexicon(
         # verbs are matched in lower case only ("States", "Post" are names, not cues);
         # patterns start with a literal so re can skip ahead, and the word boundary
@@ -311,12 +314,22 @@ def _single_spans(text: str, paras_starts: list[int], taken: list[_Span]) -> lis
 # ------------------------------------------------------------------ tokens and NPs
 
 _TOK = re.compile(r"(?:[A-Z]\.){2,}|\w+(?:[-'’.]\w+)*|[^\w\s]")
+# title abbreviations keep their period ("Sen. Lindsey Graham" is one mention)
+_TITLE_ABBR = "Mr|Mrs|Ms|Messrs|Dr|Prof|Sen|Sens|Rep|Reps|Gov|Gen|Lt|Col|Maj|Capt|Cmdr|Adm|Sgt|Cpl|Pvt|Amb|Pres|Rev|Hon|Atty|Supt|Jr|Sr|St"
+_TOK_NP = re.compile(r"(?:" + _TITLE_ABBR + r")\.|(?:[A-Z]\.){2,}|[A-Z]\.(?=[ \u00a0][A-Z])|\w+(?:[-'’.]\w+)*|[^\w\s]")
 _POSS = re.compile(r"['’]s?$")
 _LEADING_JUNK = frozenset(
     "but and so yet meanwhile however today also then now still in on at last when while after "
     "before as if because thus instead later earlier separately since though although where "
-    "what which who that this speaking asked".split()
+    "what which who that this speaking asked for with like unlike even only just here there whether until "
+    "unless once why how".split()
 )
+_TIME_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday tonight week month year "
+    "night morning afternoon evening weekend".split()
+)
+_NUMBERS = frozenset("two three four five six seven eight nine ten".split())
+_TIME_LEAD = frozenset("on last this late early earlier later next that".split())
 _PREPS = frozenset("to in on at of for with by about from during after before over under into via than as".split())
 _CONNECT = frozenset(["of", "for", "de", "al", "bin", "von", "van", "der", "la", "and", "the", "on", "in"])
 
@@ -346,7 +359,65 @@ class _Mention:
 
 
 def _tokens(text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
-    return [(m.group(), lo + m.start(), lo + m.end()) for m in _TOK.finditer(text[lo:hi])]
+    return [(m.group(), m.start(), m.end()) for m in _TOK_NP.finditer(text, lo, hi)]
+
+
+def _skippable(toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -> int:
+    """Index of the last token before ``i`` (inclusive) that is not an adverb, auxiliary,
+    time expression ("on Monday", "last week") or parenthesis ("(D-Nev.)") standing
+    between a speaker and its cue."""
+    time_seen = False
+    while i >= 0:
+        t = toks[i][0]
+        tl = t.lower()
+        if t == ")":
+            k = i - 1
+            while k >= 0 and toks[k][0] != "(" and i - k < 8:
+                k -= 1
+            if k < 0 or toks[k][0] != "(":
+                return i
+            i = k - 1
+            continue
+        if tl in lex.between or (t.islower() and tl.endswith("ly") and len(tl) > 4):
+            i -= 1
+            continue
+        if tl in _TIME_WORDS:
+            time_seen = True
+            i -= 1
+            continue
+        if time_seen and tl in _TIME_LEAD:
+            i -= 1
+            continue
+        return i
+    return i
+
+
+def _subject_segment(text: str, toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -> _Mention | None:
+    """The subject of "X, <apposition or relative clause>, CUE": the first comma-
+    separated segment of the clause (ending at token ``i``, a comma) that is one
+    noun phrase ("Joe Madison, a talk radio host ..., recalled"; "O'Malley, who ...,
+    interjected"; "In 2008, Rev. Kyev Tatum, a pastor, said")."""
+    k = i - 1
+    while k >= 0 and toks[k][0] not in ';:"“”()' and i - k < 60:
+        k -= 1
+    segs: list[tuple[int, int]] = []
+    a = k + 1
+    for n in range(k + 1, i + 1):
+        if toks[n][0] == ",":
+            if n > a:
+                segs.append((a, n))
+            a = n + 1
+    if len(segs) < 2:
+        return None
+    for a, b in segs:
+        while a < b and toks[a][0].lower() in _LEADING_JUNK and toks[a][0].lower() not in _PREPS:
+            a += 1
+        if a >= b or toks[a][0].lower() in _PREPS or b - a > 12:
+            continue
+        m, _ = _np_back(text, toks[a][1], toks[b - 1][2], lex)
+        if m is not None and m.end == toks[b - 1][2] and m.start <= toks[min(a + 1, b - 1)][1]:
+            return m
+    return None
 
 
 def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | None, bool]:
@@ -356,26 +427,17 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     before the cue (so the speaker must come after it: "..., said X").
     """
     toks = _tokens(text, lo, hi)
-    i = len(toks) - 1
-    while i >= 0 and (toks[i][0].lower() in lex.between or toks[i][0].lower().endswith("ly")):
-        i -= 1
+    i = _skippable(toks, len(toks) - 1, lex)
     if i < 0:
         return None, True
     tok = toks[i][0]
     if tok == ",":
-        # apposition "X, the Y of Z, said": find the comma that opens it
-        k = i - 1
-        while k >= 0 and toks[k][0] not in ",;:\"“”" and i - k < 16:
-            k -= 1
-        if k > 0 and toks[k][0] == "," and i - k > 1:
-            first = toks[k + 1][0]
-            if first.lower() in lex.definite or first.lower() in lex.indefinite or _lex_noun(first, lex) or first.lower() in ("who", "which", "chairman", "president"):
-                m, _ = _np_back(text, lo, toks[k][1], lex)
-                if m is not None:
-                    return m, False
-        return None, True
+        m = _subject_segment(text, toks, i, lex)
+        return (m, False) if m is not None else (None, True)
     if tok in "\"“”'’":
         return None, True
+    if len(tok) > 2 and _POSS.search(tok) and tok[-1] in "s'’" and tok[-2] in "'’s":
+        return None, False  # "Cruz’s preferred candidates": a possessive is no subject
     low = tok.lower()
     if low in lex.pronouns:
         return _Mention(toks[i][1], toks[i][2], tok), False
@@ -398,6 +460,8 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
         tl = t.lower()
         if tl in lex.definite or tl in lex.indefinite or t.isdigit():
             j -= 1
+            if (t.isdigit() or tl in _NUMBERS) and j - 1 >= 0 and toks[j - 1][0].lower() in lex.definite:
+                j -= 1  # "the two foreign ministers": definite, not an unnamed source
             break
         if _is_cap(t) or t in "-" or (len(t) > 1 and _POSS.search(t) and t[:1].isupper()):
             j -= 1
@@ -441,11 +505,18 @@ def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
             last = k
         elif t == "-" or (tl in _CONNECT and last == k - 1 and k + 1 < len(toks) and _is_cap(toks[k + 1][0])):
             pass
-        elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and last < k:
+        elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and last < 0:
             pass  # a modifier before the head ("a senior official")
         else:
             break
         k += 1
+    if last < 0 and j == 1:
+        # "said the 46-year-old": any short description after a determiner
+        k = 1
+        while k < len(toks) and k < 6 and toks[k][0][:1].isalnum() and toks[k][0].lower() not in _PREPS \
+                and toks[k][0].lower() not in ("who", "which", "that", "in", "on"):
+            last = k
+            k += 1
     if last < 0:
         return None
     s, e = toks[i][1], toks[last][2]
@@ -516,10 +587,18 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]]) -
             continue
         s, e = m.start(), m.end()
         cue = m.group()
+        clause = lex.cue_clause.get(re.sub(r"\s+", " ", cue), "none")
         men, blocked_before = _np_back(text, where[1], s, lex)
-        if men is None and blocked_before:
+        if men is None and blocked_before and cue.endswith("ing") and text[:s].rstrip().endswith(","):
+            # "X stepped up his attacks, saying ...": the participle's subject is X
+            men = _sentence_subject(text, where[1], s, lex)
+            if men is not None:
+                add(where[0], _Frame(cue, s, e, men, clause))
+                continue
+        if men is None and blocked_before and clause not in ("object", "listener"):
+            # "..., said X"; never "told X" / "criticized X" (X is the object)
             men = _np_fwd(text, e, where[2], lex)
-        add(where[0], _Frame(cue, s, e, men, lex.cue_clause.get(re.sub(r"\s+", " ", cue), "none")))
+        add(where[0], _Frame(cue, s, e, men, clause))
     for fs in out.values():
         fs.sort(key=lambda f: f.cue_start)
     return out
@@ -540,8 +619,11 @@ class _Entity:
 
 # capitalised words; a period only after short abbreviations ("Mr.", "J."), so a chain
 # never runs across a sentence end
-_CAPWORD = r"(?:[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)"
+_CAPWORD = r"(?:(?:" + _TITLE_ABBR + r"|[A-Z])\.|[A-Z][\w'’-]*)"
 _NAME_CHAIN = re.compile(_CAPWORD + r"(?:[ \u00a0](?:(?:of|de|bin|al|von|van|der|the)[ \u00a0])?" + _CAPWORD + ")*")
+
+
+_CONJOINED = re.compile(r"(" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r")*) and (" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r")*)")
 
 
 def _strip_det(s: str, lex: _Lexicon) -> str:
@@ -559,7 +641,8 @@ def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
         return "person", "x", False
     head = words[-1]
     first = mention.split()[0].lower() if mention.split() else ""
-    plural = " and " in low or (head.endswith("s") and not head.endswith("ss") and not mention[:1].isupper() and head[:-1] in lex.roles)
+    last = mention.split()[-1] if mention.split() else ""
+    plural = " and " in low or (head.endswith("s") and not head.endswith("ss") and last[:1].islower() and head[:-1] in lex.roles)
     if low in lex.pronouns:
         info = lex.pronouns[low]
         g = info["gender"]
@@ -593,8 +676,36 @@ def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
     return "person", gender, plural
 
 
-def _name_chains(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in _NAME_CHAIN.finditer(text)]
+_CHAIN_STOP = _LEADING_JUNK | _PREPS | {"i", "i’m", "i'm", "i’ve", "i've", "i’d", "i'll", "i’ll", "we", "you", "he", "she", "they", "it",
+                                        "his", "her", "their", "my", "our", "a", "an", "the", "does", "did", "is", "was", "are",
+                                        "were", "will", "would", "can", "could", "should", "mr", "look", "yes", "no", "well"}
+
+
+def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> list[tuple[int, int, str]]:
+    """Capitalised-word chains outside quotations, without sentence-initial function
+    words ("But Ryan" -> "Ryan", "And I" -> nothing)."""
+    out = []
+    bstarts = [b[0] for b in blocked or ()]
+    for m in _NAME_CHAIN.finditer(text):
+        s, e, chain = m.start(), m.end(), m.group()
+        while True:
+            sp = chain.find(" ")
+            w = chain if sp < 0 else chain[:sp]
+            if w.lower() not in _CHAIN_STOP:
+                break
+            if sp < 0:
+                chain = ""
+                break
+            chain = chain[sp + 1 :].lstrip()
+            s = e - len(chain)
+        if not chain:
+            continue
+        if blocked:
+            k = bisect.bisect_right(bstarts, s) - 1
+            if k >= 0 and blocked[k][0] <= s < blocked[k][1]:
+                continue
+        out.append((s, e, chain))
+    return out
 
 
 def _person_core(name: str, lex: _Lexicon) -> list[str]:
@@ -620,9 +731,10 @@ def text_prev_is_word(text: str, pos: int) -> bool:
 class _Resolver:
     """Document-order coreference over the sources met so far."""
 
-    def __init__(self, text: str, lex: _Lexicon):
+    def __init__(self, text: str, lex: _Lexicon, blocked: list[tuple[int, int]] | None = None):
         self.text = text
         self.lex = lex
+        self.blocked = blocked
         self.entities: list[_Entity] = []
         self._chains: list[tuple[int, int, str]] | None = None
         self._index: dict[str, list[tuple[int, tuple[str, ...], str]]] | None = None
@@ -630,7 +742,7 @@ class _Resolver:
     @property
     def chains(self) -> list[tuple[int, int, str]]:
         if self._chains is None:
-            self._chains = _name_chains(self.text)
+            self._chains = _name_chains(self.text, self.blocked)
         return self._chains
 
     @property
@@ -670,15 +782,23 @@ class _Resolver:
         self.entities.append(ent)
         return ent
 
-    def _chain_person(self, pos: int, gender: str) -> _Entity | None:
-        """The nearest person-like name before pos (titles or two capitalised words)."""
+    def _chain_person(self, pos: int, gender: str, *, after: int = -1, subject: bool = False) -> _Entity | None:
+        """The nearest person-like name before pos (titles or two capitalised words, or
+        a surname known from a full name), after ``after``; with ``subject``, only names
+        opening a sentence or clause ("Schlafly put her finger on ... “...,” she wrote")."""
         lex = self.lex
         idx = bisect.bisect_left(self.chains, (pos,))
-        for s, e, chain in reversed(self.chains[max(0, idx - 30) : idx]):
+        for s, e, chain in reversed(self.chains[max(0, idx - 40) : idx]):
+            if s <= after:
+                break
             words = chain.split()
-            while words and words[0].lower() in _LEADING_JUNK:
+            drop = 0
+            while words and (words[0].lower() in _LEADING_JUNK or words[0].lower() in _PREPS):
+                drop += len(words[0]) + 1
                 words = words[1:]
             if not words:
+                continue
+            if subject and drop == 0 and text_prev_is_word(self.text, s) and self.text[s - 2 : s] != ", ":
                 continue
             chain = " ".join(words)
             core = _person_core(chain, lex)
@@ -686,15 +806,20 @@ class _Resolver:
                 pass  # "Clinton" alone, known from "Hillary Clinton"
             elif len(core) < 2 or len(core) > 4:
                 continue
+            if _POSS.search(chain) and chain[-2:-1] in "'’":
+                continue  # "Trump’s campaign": the possessor is not the subject
             typ, g, _ = _classify(chain, lex)
             if typ != "person":
                 continue
             low = chain.lower()
-            if any(w in lex.states or w in lex.gov for w in low.split()):
+            if any(w in lex.states or w in lex.gov or w in lex.media for w in low.split()):
                 continue
+            full = self.fullest(chain, s)
+            if g == "x":
+                g = _classify(full, lex)[1]
             if gender in ("m", "f") and g in ("m", "f") and g != gender:
                 continue
-            return _Entity(self.fullest(chain, s), s, e, "person", g, False)
+            return _Entity(full, s + drop, e, "person", g, False)
         return None
 
     def resolve(self, men: _Mention) -> tuple[str, int, int, str]:
@@ -705,6 +830,7 @@ class _Resolver:
         if low in lex.pronouns:
             info = lex.pronouns[low]
             g, pl = info["gender"], info["number"] == "pl"
+            found = None
             for ent in reversed(self.entities):
                 if ent.start >= men.start:
                     continue
@@ -716,14 +842,26 @@ class _Resolver:
                     continue
                 if not pl and ent.plural:
                     continue
-                if g in ("m", "f") and ent.gender == "x":
-                    ent.gender = g
-                return ent.name, ent.start, ent.end, ent.type
+                found = ent
+                break
             if g in ("m", "f", "x") and not pl:
-                ent = self._chain_person(men.start, g)
+                # a person named as the subject of a later sentence than the last
+                # source is the likelier antecedent
+                ent = self._chain_person(men.start, g, after=found.start if found else -1, subject=found is not None)
                 if ent is not None:
                     self.entities.append(ent)
                     return ent.name, ent.start, ent.end, ent.type
+            if found is not None:
+                if g in ("m", "f") and found.gender == "x":
+                    found.gender = g
+                return found.name, found.start, found.end, found.type
+            if pl:
+                # "North Korea and Russia ... what they described as": a conjoined
+                # name pair shortly before
+                for m in reversed(list(_CONJOINED.finditer(self.text, max(0, men.start - 300), men.start))):
+                    name = m.group()
+                    typ = _classify(m.group(1), lex)[0]
+                    return name, m.start(), m.end(), typ
             return raw, men.start, men.end, ("anonymous" if g != "n" else "government_body")
         typ, gender, plural = _classify(raw, lex)
         words = raw.split()
@@ -733,14 +871,28 @@ class _Resolver:
             # "the ministry", "the Russian leader": the latest source sharing its words
             content = {_head_word(w) for w in words[1:]} - lex.definite - {"of", "the", "and"}
             head = _head_word(words[-1]) if words else ""
+            if typ == "person" and not plural:
+                # "the Russian leader": the latest person whose mention carries its
+                # modifiers ("Russian President Vladimir Putin")
+                adj = {w for w in content if w not in lex.roles and w not in lex.titles}
+                if adj:
+                    idx = bisect.bisect_left(self.chains, (men.start,))
+                    for s, e, chain in reversed(self.chains[max(0, idx - 40) : idx]):
+                        low = set(re.findall(r"[a-z]+", chain.lower()))
+                        if adj <= low and len(_person_core(chain, lex)) >= 2:
+                            typ2, g2, _ = _classify(chain, lex)
+                            if typ2 == "person":
+                                name = self.fullest(chain, s)
+                                self.add(name, men.start, men.end, "person", g2, False)
+                                return name, men.start, men.end, "person"
             for ent in reversed(self.entities):
                 if ent.start >= men.start:
                     continue
                 ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
                 ctx_words = set(re.findall(r"[a-z]+", ctx))
-                if head in ctx_words and (ent.type == typ or typ == "person" and ent.type == "person"):
+                if typ != "person" and head in ctx_words and ent.type == typ:
                     return ent.name, ent.start, ent.end, ent.type
-                if typ == "person" and ent.type == "person" and content & ctx_words and len(content & ctx_words) >= max(1, len(content) - 1):
+                if typ == "person" and ent.type == "person" and not plural and not ent.plural and head in ctx_words:
                     return ent.name, ent.start, ent.end, ent.type
             self.add(raw, men.start, men.end, typ, gender, plural)
             return raw, men.start, men.end, typ
@@ -793,7 +945,7 @@ def extract_quotes(text: str) -> list[Quote]:
     spans += _single_spans(text, para_starts, spans)
     spans.sort(key=lambda sp: sp.cs)
     blocked = [(sp.open_at, (sp.close_at if sp.close_at is not None else sp.ce) + 1) for sp in spans]
-    resolver = _Resolver(text, lex)
+    resolver = _Resolver(text, lex, blocked)
 
     # sentences only where needed: Punkt is the costliest step, and a paragraph with
     # no quotation mark and no cue holds no attribution
@@ -843,12 +995,20 @@ def extract_quotes(text: str) -> list[Quote]:
         cand = [f for k in range(si, sj + 1) for f in frames_by_sent[k]]
         post_frames = [f for f in cand if after <= f.cue_start < post_hi and f.mention is not None]
         pre_frames = [f for f in cand if pre_lo <= f.cue_start < sp.open_at and f.mention is not None]
+        # speech verbs frame quotations; verbs of attitude only when nothing else does
+        post_frames = [f for f in post_frames if f.clause != "object"] or post_frames
+        pre_frames = [f for f in pre_frames if f.clause != "object"] or pre_frames
         if post_frames and len(_TOK.findall(text[after : post_frames[0].cue_start])) <= 8:
             frame = post_frames[0]
         elif pre_frames:
             frame = pre_frames[-1]
         elif post_frames:
             frame = post_frames[0]
+        if frame is None and pre.rstrip().endswith(":"):
+            # "X delivered a blunt message to Trump: “...”": the clause's subject speaks
+            men = _sentence_subject(text, pre_lo, sp.open_at, lex)
+            if men is not None:
+                frame = _Frame("", men.start, men.start, men, "subject")
         content = text[cs:ce]
         starts_sentence = (not pre.strip() or pre.rstrip()[-1:] in ":," or (frame in pre_frames and pre.strip() and pre.rstrip()[-1:] not in "a")) and (content[:1].isupper() or content[:1].isdigit() or content[:1] in "…." )
         ends_sentence = (not post.strip() or post.lstrip()[:1] in ",.?!" or frame in post_frames) and (
@@ -864,10 +1024,20 @@ def extract_quotes(text: str) -> list[Quote]:
     # 2. indirect speech: the reported clause of each clause-taking frame
     covered = [(it["start"], it["end"]) for it in items if it["kind"] == "direct"]
     for k, st in enumerate(sents):
-        for f in frames_by_sent[k]:
-            if f.mention is None:
-                continue
+        fs = [f for f in frames_by_sent[k] if f.mention is not None]
+        for n, f in enumerate(fs):
+            # the clause ends where the next frame's speaker starts ("A said B, but C said D")
             span = _reported_clause(text, st.start, st.end, f, lex)
+            if span is not None:
+                for g in fs[n + 1 :]:
+                    if span[0] + 10 < g.mention.start < span[1] and g.mention.end <= g.cue_start and g.clause != "object" \
+                            and _CLAUSE_GAP.search(text, max(span[0], g.mention.start - 14), g.mention.start):
+                        # "A said B, but C said D": B ends where C's clause starts
+                        span = _trim(text, span[0], g.mention.start)
+                        m = _DANGLING.search(text, span[0], span[1])
+                        if m is not None:
+                            span = _trim(text, span[0], m.start())
+                        break
             if span is None:
                 continue
             cs, ce = span
@@ -890,7 +1060,6 @@ def extract_quotes(text: str) -> list[Quote]:
             items.append({"start": cs, "end": ce, "kind": kind, "frame": f, "para": st.paragraph,
                           "fragments": frags, "sent": k, "sent_end": k})
             covered.append((cs, ce))
-            break  # one attribution per sentence
 
     items.sort(key=lambda it: it["start"])
     # 3. drop overlaps (keep the earlier, longer)
@@ -982,6 +1151,35 @@ def _sentence_frame(frames: list[_Frame], pos: int) -> _Frame | None:
     return after[0] if after else None
 
 
+def _sentence_subject(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
+    """The noun phrase opening the clause [lo, hi), after opening adverbials ("Here in
+    Columbia, Sanders stepped up ..., saying, “...”" -> Sanders)."""
+    toks = _tokens(text, lo, hi)
+    k = 0
+    while k < len(toks):
+        t = toks[k][0]
+        tl = t.lower()
+        if tl in _PREPS or tl in ("here", "there", "still", "meanwhile", "later", "earlier", "then"):
+            # an opening adverbial: resume after its comma
+            c = k
+            while c < len(toks) and toks[c][0] != "," and c - k < 15:
+                c += 1
+            if c >= len(toks) or toks[c][0] != ",":
+                return None
+            k = c + 1
+            continue
+        if t in "\"“”'‘’([" or (tl in _LEADING_JUNK and tl not in lex.pronouns):
+            k += 1
+            continue
+        break
+    if k >= len(toks):
+        return None
+    m = _np_fwd(text, toks[k][1], hi, lex)
+    if m is None or m.text.lower() in lex.definite:
+        return None
+    return m
+
+
 def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     """The named subject opening a sentence, as the source of a frameless partial quote
     ("North Korea marked ..., casting ties as “new strategic height”")."""
@@ -1003,6 +1201,25 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
 _THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 
 
+_LISTENER = re.compile(
+    r"\s+(?:reporters|him|her|them|me|us|you|audiences?|supporters|voters|(?:the|a|an|his|her|their) [\w-]+(?: [\w-]+)?"
+    r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
+)
+_CLAUSE_BREAK = re.compile(r",\s+(?:but|adding|saying|noting|calling|according)\s|;|\s[—–]\s|\s--\s")
+
+
+_CLAUSE_GAP = re.compile(r"[,;:]\s*(?:(?:but|and|while|as|in which|which|where|who)\s+)?$")
+_DANGLING = re.compile(r"(?:,\s*|\s+)(?:but|and|while|as|in which|which|where|who)$")
+
+
+def _cut_clause(text: str, s: int, e: int) -> tuple[int, int]:
+    """The reported clause from s, cut at the first clause break (", but", ";", a dash)."""
+    m = _CLAUSE_BREAK.search(text, s, e)
+    if m is not None and m.start() > s + 10:
+        e = m.start()
+    return _trim(text, s, e)
+
+
 def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> tuple[int, int] | None:
     """Span of the clause a frame reports, inside the sentence [lo, hi)."""
     men = f.mention
@@ -1022,22 +1239,40 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
     if speaker_before:
         pre = text[lo : men.start].rstrip()
         rest_lo = f.cue_end
+        if f.clause == "object":
+            # the whole complement: "X criticized the plan", "X wants to win"
+            s, e = _cut_clause(text, rest_lo, hi)
+            return (s, e) if len(text[s:e].split()) >= 2 else None
+        if f.clause == "listener":
+            # "X told reporters (that) ...": skip the listener
+            lm = _LISTENER.match(text, rest_lo, hi)
+            if lm is None:
+                return None
+            rest_lo = lm.end()
         window = text[rest_lo : min(hi, rest_lo + 90)]
         m = _THAT.search(window) if f.clause != "none" else None
         if m and "“" not in window[: m.start()] and '"' not in window[: m.start()] and len(window[: m.start()].split()) <= 8:
-            s, e = _trim(text, rest_lo + m.end(), hi)
+            s, e = _cut_clause(text, rest_lo + m.end(), hi)
             return (s, e) if e > s else None
-        if pre.endswith(","):
-            # "CLAUSE, X said (on Monday)." — the frame closes the sentence
+        if pre.endswith(",") and f.clause != "listener" and text[f.cue_end : hi].lstrip()[:1] == ",":
+            # "The goal, the statement emphasized, is to ...": a parenthetical frame;
+            # the content is the sentence around it
+            if len(text[f.cue_end : hi].split()) >= 4 and len(pre.split()) <= 6:
+                s, e = _trim(text, lo, hi)
+                return (s, e) if e > s else None
+        if pre.endswith(",") and f.clause != "listener":
+            # "CLAUSE, X said (on Monday)." — the frame closes the sentence; an
+            # opening adverbial ("At one point, X said ...") is not a clause
             tail = text[f.cue_end : hi].strip(" .,”\"'’")
-            if len(tail.split()) <= 8:
+            words = pre.split()
+            if len(tail.split()) <= 4 and len(words) >= 4 and words[0].lower() not in _PREPS and words[0].lower() not in _LEADING_JUNK:
                 s, e = _trim(text, lo, lo + len(pre) - 1)
                 return (s, e) if e > s else None
             return None
-        if f.clause == "bare":
-            s, e = _trim(text, rest_lo, hi)
+        if f.clause in ("bare", "listener"):
+            s, e = _cut_clause(text, rest_lo, hi)
             words = text[s:e].split()
-            if len(words) >= 4 and words[0].lower() not in _PREPS and words[0].lower() not in ("it", "so", "this"):
+            if len(words) >= 3 and words[0].lower() not in _PREPS and words[0].lower() not in ("so", "this"):
                 return s, e
         return None
     # inverted "..., said X." : the clause is before the cue
