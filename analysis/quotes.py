@@ -510,6 +510,13 @@ def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
         else:
             break
         k += 1
+    if last >= 0 and j == 1:
+        k = last + 1
+        while k < len(toks) and k <= last + 2 and toks[k][0].isalpha() and toks[k][0].islower() \
+                and toks[k][0] not in _PREPS and toks[k][0] not in ("who", "which", "that", "and", "said", "says"):
+            k += 1
+        if k > last + 1 and (k >= len(toks) or not toks[k][0][:1].isalnum()):
+            last = k - 1  # "said one former campaign staffer, ..."
     if last < 0 and j == 1:
         # "said the 46-year-old": any short description after a determiner
         k = 1
@@ -1005,10 +1012,22 @@ def extract_quotes(text: str) -> list[Quote]:
         elif post_frames:
             frame = post_frames[0]
         if frame is None and pre.rstrip().endswith(":"):
+            # "... - Carl Bialik: “...”" names the speaker right before the colon;
             # "X delivered a blunt message to Trump: “...”": the clause's subject speaks
-            men = _sentence_subject(text, pre_lo, sp.open_at, lex)
+            colon = pre_lo + len(pre.rstrip()) - 1
+            men, _ = _np_back(text, pre_lo, colon, lex)
+            head = text[pre_lo : men.start].rstrip() if men is not None else "x"
+            if men is None or not (not head or head.endswith(("-", "–", "—", "from", "From"))):
+                men = _sentence_subject(text, pre_lo, sp.open_at, lex)
             if men is not None:
                 frame = _Frame("", men.start, men.start, men, "subject")
+        if frame is None and sp.close_at is not None:
+            # an unlisted verb after the quote: '“...,” Hannity started.'
+            m = _POST_FRAME.match(text, after)
+            if m is not None and m.group("verb") not in _PREPS:
+                men = _Mention(m.start("np"), m.end("np"), m.group("np"))
+                frame = _Frame(m.group("verb"), m.start("verb"), m.end("verb"), men, "none")
+                post_frames = [frame]
         content = text[cs:ce]
         starts_sentence = (not pre.strip() or pre.rstrip()[-1:] in ":," or (frame in pre_frames and pre.strip() and pre.rstrip()[-1:] not in "a")) and (content[:1].isupper() or content[:1].isdigit() or content[:1] in "…." )
         ends_sentence = (not post.strip() or post.lstrip()[:1] in ",.?!" or frame in post_frames) and (
@@ -1198,6 +1217,10 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     return _Frame("", m.start(), m.start(), _Mention(m.start(), m.end(), name), "subject")
 
 
+_POST_FRAME = re.compile(
+    r"[ \u00a0]*(?:,[ \u00a0]*)?(?P<np>he|she|they|we|I|(?:" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3}))"
+    r"[ \u00a0]+(?P<verb>[a-z]{3,}(?:ed|s))(?=[ \u00a0]*[.,;:!?]|[ \u00a0]+(?:as|and|while|to|in|on|at)\b)"
+)
 _THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 
 
