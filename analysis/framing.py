@@ -828,8 +828,8 @@ def plot_frames(frames: pd.DataFrame, *, colors: dict[str, str] | None = None) -
     grid = grid[sorted(grid.columns)]
     colors = colors or outlet_colors(grid.index)
     fig, ax = plt.subplots(figsize=(1.3 * grid.shape[1] + 3, 0.55 * grid.shape[0] + 2))
-    im = ax.imshow(100 * grid.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=max(1.0, 100 * float(grid.max().max())),
-                   aspect="auto")
+    vmax = max(1.0, 100 * float(grid.max().max()))
+    im = ax.imshow(100 * grid.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), [_label(c) for c in grid.columns], rotation=30, ha="right")
     ax.set_yticks(range(grid.shape[0]), [_label(g) for g in grid.index])
     for tick, g in zip(ax.get_yticklabels(), grid.index):
@@ -837,7 +837,8 @@ def plot_frames(frames: pd.DataFrame, *, colors: dict[str, str] | None = None) -
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             v = 100 * grid.iat[i, j]
-            ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v > 50 else "black", fontsize=9)
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v > 0.6 * vmax else "black",
+                    fontsize=9)
     fig.colorbar(im, ax=ax, label="% of sentences")
     ax.set_title("Background frames: share of sentences")
     fig.tight_layout()
