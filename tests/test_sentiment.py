@@ -1,0 +1,318 @@
+"""Sentiment: voice split, bootstrap aggregates, targets, the shipped target model, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import sentiment as S
+from analysis.config import EVAL, ROOT
+from analysis.errors import InputError
+
+
+@dataclass
+class FakeQuote:
+    start: int
+    end: int
+    kind: str
+    speaker: str | None
+    fragments: tuple = ()
+    speaker_start: int | None = None
+    speaker_end: int | None = None
+    cue: str | None = None
+
+
+# ---------------------------------------------------------------- voice split with explicit quotes
+
+TEXT = 'The talks went badly. "This is a wonderful, great success," the minister said. He called it a disaster.'
+
+
+def _q(text, inner, kind="direct", speaker="minister"):
+    s = text.index(inner)
+    return FakeQuote(s, s + len(inner), kind, speaker)
+
+
+def test_quoted_segment_is_the_quote_text():
+    inner = "This is a wonderful, great success,"
+    q = _q(TEXT, inner)
+    q.speaker_start = TEXT.index("the minister")
+    q.speaker_end, q.cue = q.speaker_start + len("the minister"), "said"
+    rows = S.score_sentences(pd.DataFrame({"id": ["d"], "text": [TEXT]}), quotes={"d": [q]})
+    quoted = rows[rows["voice"] == "quoted"]
+    assert quoted["text"].tolist() == [inner]
+    assert quoted["speaker"].tolist() == ["minister"]
+    assert quoted["compound"].iloc[0] > 0.5
+    # "the minister said." is attribution only and is dropped; the other sentences are own voice.
+    own = rows[rows["voice"] == "own"]
+    assert own["sentence"].tolist() == [0, 2]
+    assert (own["compound"] < 0).all()
+    # without the speaker and cue the leftover has three words and stays, as own voice
+    kept = S.score_sentences(pd.DataFrame({"id": ["d"], "text": [TEXT]}), quotes={"d": [_q(TEXT, inner)]})
+    assert kept.loc[kept["voice"] == "own", "text"].tolist()[1] == "the minister said."
+
+
+@pytest.mark.parametrize("kind, fragments, expected", [
+    # indirect speech: the reported clause is its own voice, not quoted
+    ("indirect", (), {"reported"}),
+    # partial quote: the words in marks are quoted, the rest of the clause reported
+    ("partial", "marks", {"reported", "quoted"}),
+])
+def test_reported_and_partial(kind, fragments, expected):
+    text = 'Officials said the ties were "unbreakable" and would grow.'
+    clause = 'the ties were "unbreakable" and would grow'
+    q = _q(text, clause, kind=kind, speaker="Officials")
+    if fragments == "marks":
+        s = text.index("unbreakable")
+        q.fragments = ((s, s + len("unbreakable")),)
+    rows = S.score_sentences(pd.DataFrame({"id": ["d"], "text": [text]}), quotes={"d": [q]})
+    assert set(rows["voice"]) == expected
+    if "quoted" in expected:
+        assert rows.loc[rows["voice"] == "quoted", "text"].tolist() == ["unbreakable"]
+        assert rows.loc[rows["voice"] == "reported", "text"].tolist() == ["the ties were and would grow"]
+
+
+def test_no_quotes_one_own_row_per_sentence():
+    text = "A good day.\nA bad day. Nothing else."
+    rows = S.score_sentences(pd.DataFrame({"id": ["d"], "text": [text], "outlet": ["X"]}), quotes={})
+    assert rows["voice"].tolist() == ["own"] * 3
+    assert rows["paragraph"].tolist() == [0, 1, 1]
+    assert [text[a:b] for a, b in zip(rows["start"], rows["end"])] == rows["text"].tolist()
+    assert rows["outlet"].unique().tolist() == ["X"]
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    from analysis.corpus import load_corpus
+
+    corpus = load_corpus()
+    return corpus, S.score_sentences(corpus)
+
+
+def test_ministry_has_no_quoted_voice(seeds):
+    _, rows = seeds
+    assert set(rows.loc[rows["id"] == "dprk_mfa_2020", "voice"]) == {"own"}
+    for doc in ("yonhap_2022", "upi_2021", "menafn_2025", "aggregator_2022"):
+        assert "quoted" in set(rows.loc[rows["id"] == doc, "voice"])
+
+
+def test_quoted_segments_match_the_quotes(seeds):
+    from analysis.quotes import extract_quotes
+
+    corpus, rows = seeds
+    for doc_id, text in zip(corpus["id"], corpus["text"]):
+        spans = [f for q in extract_quotes(text) for f in (q.fragments or ((q.start, q.end),)) if q.kind != "indirect"]
+        for a, b, seg in rows.loc[(rows["id"] == doc_id) & (rows["voice"] == "quoted"), ["start", "end", "text"]].itertuples(index=False):
+            # every quoted segment lies inside quotation marks, and its words are the quote's
+            assert any(s - 2 <= a and b <= e + 3 for s, e in spans) or any(s <= a < e for s, e in spans)
+            head = " ".join(seg.split()[:3]).rstrip(".,;:!?")
+            assert any(head in text[s:e] for s, e in spans)
+
+
+def test_voice_summary_has_framing_columns(seeds):
+    corpus, rows = seeds
+    t = S.voice_summary(corpus, sentences=rows, n_boot=200)
+    assert {"group", "voice", "mean", "low", "high"} <= set(t.columns)
+    assert not ((t["group"] == "DPRK Foreign Ministry") & (t["voice"] == "quoted")).any()
+    assert ((t["low"] <= t["mean"]) & (t["mean"] <= t["high"])).all()
+
+
+# ---------------------------------------------------------------- bootstrap
+
+def _frame(values, group="g"):
+    return pd.DataFrame({"id": [f"d{i % 5}" for i in range(len(values))], "outlet": group, "compound": values})
+
+
+def test_summary_point_estimates_exact():
+    df = pd.concat([_frame([0.5, -0.5, 0.0, 0.9], "A"), _frame([-0.2, -0.6], "B")])
+    t = S.summarize(df, n_boot=100)
+    assert t["outlet"].tolist() == ["A", "B"]
+    assert t["mean"].tolist() == pytest.approx([0.225, -0.4])
+    assert t["pos_share"].tolist() == pytest.approx([0.5, 0.0])
+    assert t["neg_share"].tolist() == pytest.approx([0.25, 1.0])
+    assert t["segments"].tolist() == [4, 2]
+
+
+def test_bootstrap_seeded_and_contains_estimate():
+    rng = np.random.default_rng(1)
+    df = _frame(np.clip(rng.normal(0.1, 0.4, 80), -1, 1))
+    a, b = S.summarize(df, seed=7), S.summarize(df, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    assert not S.summarize(df, seed=8)["low"].equals(a["low"])
+    for p in ("", "pos_", "neg_"):
+        est = a["mean" if not p else f"{p}share"].iloc[0]
+        assert a[f"{p}low" if p else "low"].iloc[0] <= est <= a[f"{p}high" if p else "high"].iloc[0]
+
+
+def test_interval_narrower_with_more_data():
+    rng = np.random.default_rng(2)
+    small = _frame(np.clip(rng.normal(0, 0.5, 30), -1, 1), "small")
+    big = _frame(np.clip(rng.normal(0, 0.5, 3000), -1, 1), "big")
+    t = S.summarize(pd.concat([small, big]), n_boot=500).set_index("outlet")
+    width = t["high"] - t["low"]
+    assert width["big"] < width["small"] / 5
+
+
+def test_bootstrap_groups_independent_of_other_groups():
+    """Vectorised over groups: a group's interval does not depend on which other groups exist."""
+    df = _frame([0.1, 0.3, -0.2, 0.5, 0.0], "A")
+    alone = S.summarize(df, n_boot=300)
+    assert alone["low"].iloc[0] < alone["high"].iloc[0]
+    constant = S.summarize(_frame([0.4] * 6, "C"), n_boot=300)
+    assert constant[["low", "mean", "high"]].iloc[0].tolist() == pytest.approx([0.4, 0.4, 0.4])
+
+
+def test_cluster_bootstrap_differences():
+    rows = []
+    for g, shift in (("A", 0.4), ("B", -0.2)):
+        for d in range(6):
+            for k in range(5):
+                rows.append({"id": f"{g}{d}", "outlet": g, "voice": "own", "compound": shift + 0.05 * ((d + k) % 3 - 1)})
+    rows.append({"id": "C0", "outlet": "C", "voice": "own", "compound": 0.0})
+    t = S.compare_groups(pd.DataFrame(rows), n_boot=500)
+    ab = t[(t["group_a"] == "A") & (t["group_b"] == "B")].iloc[0]
+    assert ab["diff"] == pytest.approx(0.6)
+    assert ab["low"] <= ab["diff"] <= ab["high"] and ab["low"] > 0.4
+    # one article cannot show between-article variation: no interval
+    assert t[t["group_b"] == "C"][["low", "high"]].isna().all().all()
+
+
+# ---------------------------------------------------------------- targets
+
+@pytest.mark.parametrize("text, expected", [
+    ("Russia and the DPRK signed a deal.", [("Russia", "Russia"), ("North Korea", "DPRK")]),
+    ("The Democratic People's Republic of Korea met the Republic of Korea.",
+     [("North Korea", "Democratic People's Republic of Korea"), ("South Korea", "Republic of Korea")]),
+    ("The Democratic People’s Republic of Korea", [("North Korea", "Democratic People’s Republic of Korea")]),
+    ("The Washington Post said U.S. officials agreed.", [("United States", "U.S.")]),
+    ("Let us go; Russians love it. DPRK-Russia ties.", [("Russia", "Russians"), ("North Korea", "DPRK"), ("Russia", "Russia")]),
+    ("Ukrainian troops defended Kyiv.", [("Ukraine", "Ukrainian"), ("Ukraine", "Kyiv")]),
+    ("Prussia is not Russia's neighbour anymore.", [("Russia", "Russia")]),
+])
+def test_find_targets(text, expected):
+    got = S.find_targets(text)
+    assert [(m.target, m.alias) for m in got] == expected
+    assert all(text[m.start:m.end] == m.alias for m in got)
+
+
+def test_user_defined_targets():
+    got = S.find_targets("The EU and Brussels reacted.", targets={"European Union": ["EU", "Brussels"]})
+    assert [m.target for m in got] == ["European Union", "European Union"]
+    with pytest.raises(InputError, match="no aliases"):
+        S.load_targets({"Empty": []})
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=100, deadline=None)
+def test_find_targets_offsets_hold_on_any_text(text):
+    for m in S.find_targets(text):
+        assert text[m.start:m.end] == m.alias
+
+
+# ---------------------------------------------------------------- the shipped target model
+
+@pytest.fixture(scope="module")
+def model():
+    return S.TargetModel.load()
+
+
+def test_model_loads_with_provenance(model):
+    prov = model.provenance
+    assert prov["data"]["name"] == "NewsMTSC" and "Hamborg" in prov["data"]["citation"]
+    assert prov["dev_scores"]["rw_dev"]["macro_f1"] >= 0.62 and prov["dev_scores"]["mt_dev"]["macro_f1"] >= 0.62
+    assert S.MODEL_PATH.stat().st_size < 5_000_000
+    assert model.classes == [-1, 0, 1]
+
+
+@pytest.mark.parametrize("text, target, label", [
+    ("Critics condemned Russia for the brutal and illegal invasion.", "Russia", -1),
+    ("Kim warmly praised Putin as a great and trusted friend.", "Putin", 1),
+    ("Ukraine held elections on Sunday.", "Ukraine", 0),
+])
+def test_model_direction_on_clear_cases(model, text, target, label):
+    s = text.index(target)
+    pred = model.predict([text], [s], [s + len(target)])
+    assert pred["label"].tolist() == [label]
+
+
+@given(st.lists(st.floats(0, 1), min_size=3, max_size=3).filter(lambda p: sum(p) > 0))
+def test_compound_consistent_with_label(p):
+    proba = np.array([p]) / sum(p)
+    compound, label = S._compound_from_proba(proba, [-1, 0, 1])
+    assert -1 <= compound[0] <= 1
+    assert S.label_of(compound[0]) == label[0]
+
+
+@pytest.mark.skipif(not (EVAL / "newsmtsc" / "rw_dev.jsonl").exists(), reason="NewsMTSC eval data absent")
+@pytest.mark.parametrize("name", ["rw_dev", "mt_dev"])
+def test_model_reproduces_documented_dev_score(model, name):
+    from analysis.train_target_model import dev_scores
+
+    got = dev_scores(model, EVAL / "newsmtsc" / f"{name}.jsonl")
+    assert got["macro_f1"] == pytest.approx(model.provenance["dev_scores"][name]["macro_f1"], abs=0.005)
+    assert got["macro_f1"] >= 0.62
+
+
+def test_target_sentiment_on_seeds(seeds, model):
+    corpus, _ = seeds
+    t = S.target_sentiment(corpus, model=model)
+    assert {"Russia", "North Korea"} <= set(t["target"])
+    assert t["label"].isin([-1, 0, 1]).all() and t["compound"].between(-1, 1).all()
+    assert (t["label"] == S.label_of(t["compound"].to_numpy())).all()
+    texts = dict(zip(corpus["id"], corpus["text"]))
+    assert all(texts[i][a:b] == al for i, a, b, al in t[["id", "start", "end", "alias"]].itertuples(index=False))
+    summ = S.target_summary(t, n_boot=100)
+    assert ((summ["low"] <= summ["mean"]) & (summ["mean"] <= summ["high"])).all()
+
+
+# ---------------------------------------------------------------- CLI contract
+
+def _cli(tmp_path, lines, raw=False):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("".join((ln if raw else json.dumps(ln)) + "\n" for ln in lines), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "analysis", "sentiment", "--input", str(inp), "--output", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    return r, (out.read_text(encoding="utf-8").splitlines() if out.exists() else [])
+
+
+def test_cli_contract(tmp_path):
+    text = "Critics condemned Russia for the brutal invasion, while China stayed quiet."
+    lines = [{"id": "a", "text": "What a wonderful, happy day!"},
+             {"id": 2, "text": "This is terrible and sad."},
+             {"id": "c", "text": text, "target": "Russia", "target_start": 18, "target_end": 24},
+             {"id": "d", "text": "Nothing to see here."}]
+    r, out = _cli(tmp_path, lines)
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(x) for x in out]
+    assert [x["id"] for x in recs] == ["a", "2", "c", "d"]
+    assert all(set(x) == {"id", "compound", "label"} for x in recs)
+    assert [x["label"] for x in recs] == [1, -1, -1, 0]
+    for x in recs:
+        assert -1 <= x["compound"] <= 1 and S.label_of(x["compound"]) == x["label"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ({"id": "e", "text": "   "}, "empty text"),
+    ({"id": "o", "text": "Russia.", "target": "Russia", "target_start": 0, "target_end": 40}, "out of range"),
+    ({"id": "m", "text": "Russia and Ukraine.", "target": "Ukraine", "target_start": 0, "target_end": 6}, "not the target"),
+    ({"id": "t", "text": "Russia.", "target_start": "0", "target_end": 6}, "must both be integers"),
+    ({"id": "n", "text": "Russia.", "target": "Chile"}, "not found in text"),
+])
+def test_cli_bad_input(tmp_path, line, message):
+    good = {"id": "ok", "text": "Fine."}
+    r, out = _cli(tmp_path, [good, line])
+    assert r.returncode == 2
+    assert message in r.stderr and "in.jsonl:2" in r.stderr and "Traceback" not in r.stderr
+    assert out == []
+
+
+def test_cli_invalid_json_names_line(tmp_path):
+    r, _ = _cli(tmp_path, ['{"id": "a", "text": "ok"}', "{not json"], raw=True)
+    assert r.returncode == 2 and "in.jsonl:2" in r.stderr
