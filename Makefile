@@ -9,7 +9,6 @@ GROUP_BY ?= outlet
 STAMP := $(VENV)/.installed
 
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
 .PHONY: help setup report test test-fast lab bench clean
