@@ -59,7 +59,7 @@ from typing import Any
 import yaml
 
 from analysis.config import RESOURCES
-from analysis.segment import Sentence, paragraphs, sentences
+from analysis.segment import Sentence, paragraphs, split_sentences
 
 QUOTES_DIR = RESOURCES / "quotes"
 SPEAKER_TYPES = ("person", "government_body", "state", "media", "document", "anonymous")
@@ -112,6 +112,7 @@ class _Lexicon:
     definite: frozenset
     indefinite: frozenset
     first_names: dict[str, str]
+    phrase_guards: dict[str, list[str]]
 
 
 def _load_yaml(name: str) -> dict:
@@ -192,6 +193,7 @@ def _lexicon() -> _Lexicon:
         definite=low(spk["determiners"]["definite"]),
         indefinite=low(spk["determiners"]["indefinite"]),
         first_names=first,
+        phrase_guards={k: list(v) for k, v in cues["phrase_guards"].items()},
     )
 
 
@@ -289,8 +291,10 @@ def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int
     return out
 
 
-_SINGLE = re.compile(r"(?<![\w’'])‘(?=\w)([^‘’\n\"“”]{1,150}?[\w.,!?])’(?![\w’‘])")
-_SINGLE_STRAIGHT = re.compile(r"(?<![\w'])'(?=[A-Za-z])([^'\n\"“”]{2,120}?[\w.,!?])'(?![\w'])")
+# the literal mark comes first so re can skip to it; the look-behind then checks the
+# character before the mark (a two-character window: not a word character)
+_SINGLE = re.compile(r"‘(?<![\w’']‘)(?=\w)([^‘’\n\"“”]{1,150}?[\w.,!?])’(?![\w’‘])")
+_SINGLE_STRAIGHT = re.compile(r"'(?<![\w']')(?=[A-Za-z])([^'\n\"“”]{2,120}?[\w.,!?])'(?![\w'])")
 
 
 def _single_spans(text: str, paras_starts: list[int], taken: list[_Span]) -> list[_Span]:
@@ -426,11 +430,20 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     Returns (mention, blocked): blocked is True when a comma or quote sits right
     before the cue (so the speaker must come after it: "..., said X").
     """
-    toks = _tokens(text, lo, hi)
+    # a bounded look-back: a subject with its apposition fits in 400 characters, and
+    # tokenising whole sentence prefixes per cue would make long sentences quadratic
+    toks = _tokens(text, max(lo, hi - 100), hi)
     i = _skippable(toks, len(toks) - 1, lex)
+    if i < 0 and hi - 100 > lo:
+        toks = _tokens(text, max(lo, hi - 400), hi)
+        i = _skippable(toks, len(toks) - 1, lex)
     if i < 0:
         return None, True
     tok = toks[i][0]
+    if tok == "," and hi - 100 > lo:
+        toks = _tokens(text, max(lo, hi - 400), hi)
+        i = _skippable(toks, len(toks) - 1, lex)
+        tok = toks[i][0]
     if tok == ",":
         m = _subject_segment(text, toks, i, lex)
         return (m, False) if m is not None else (None, True)
@@ -542,13 +555,14 @@ class _Frame:
     clause: str  # bare | that | none | according | passive
 
 
-def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]]) -> dict[int, list[_Frame]]:
+def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], cue_matches: list[re.Match],
+            according_matches: list[re.Match]) -> dict[int, list[_Frame]]:
     """Cues outside quoted spans, each with its speaker mention, keyed by sentence.
 
     ``sent_of(pos)`` gives (key, start, end) of the sentence holding pos, or None.
     """
     out: dict[int, list[_Frame]] = {}
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text) + 1)  # cue characters already claimed
     bstarts = [b[0] for b in blocked]
 
     def inside(pos: int) -> bool:
@@ -556,11 +570,11 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]]) -
         return k >= 0 and blocked[k][0] <= pos < blocked[k][1]
 
     def overlaps(s: int) -> bool:
-        return any(a <= s < b for a, b in taken)
+        return bool(taken[s])
 
     def add(key: int, f: _Frame) -> None:
         out.setdefault(key, []).append(f)
-        taken.append((f.cue_start, f.cue_end))
+        taken[f.cue_start : f.cue_end] = b"\x01" * (f.cue_end - f.cue_start)
 
     def locate(m: re.Match):
         s = m.start()
@@ -570,7 +584,11 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]]) -
             return None
         return sent_of(s)
 
-    for rx in lex.quoted_as_re + lex.described_re:
+    # the multi-word phrases are rare: a substring test (C speed) skips their regexes
+    guards = lex.phrase_guards
+    phrase_res = (lex.quoted_as_re if any(g in text for g in guards["quoted_as"]) else ()) + (
+        lex.described_re if any(g in text for g in guards["described"]) else ())
+    for rx in phrase_res:
         for m in rx.finditer(text):
             where = locate(m)
             if where is None:
@@ -579,16 +597,16 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]]) -
             o0 = m.start("obj") + (len(raw) - len(raw.lstrip()))
             obj = raw.strip()
             add(where[0], _Frame(m.group(), m.start(), m.end(), _Mention(o0, o0 + len(obj), obj), "none"))
-    for m in lex.passive_re.finditer(text):
+    for m in (lex.passive_re.finditer(text) if any(g in text for g in guards["passive"]) else ()):
         where = locate(m)
         if where is not None:
             men, _ = _np_back(text, where[1], m.start(), lex)
             add(where[0], _Frame(m.group(), m.start(), m.end(), men, "none"))
-    for m in lex.according_re.finditer(text):
+    for m in according_matches:
         where = locate(m)
         if where is not None:
             add(where[0], _Frame(m.group(), m.start(), m.end(), _np_fwd(text, m.end(), where[2], lex), "according"))
-    for m in lex.cue_re.finditer(text):
+    for m in cue_matches:
         where = locate(m)
         if where is None:
             continue
@@ -628,6 +646,11 @@ class _Entity:
 # never runs across a sentence end
 _CAPWORD = r"(?:(?:" + _TITLE_ABBR + r"|[A-Z])\.|[A-Z][\w'’-]*)"
 _NAME_CHAIN = re.compile(_CAPWORD + r"(?:[ \u00a0](?:(?:of|de|bin|al|von|van|der|the)[ \u00a0])?" + _CAPWORD + ")*")
+# the same chains, scanned faster (a leading [A-Z] lets re skip ahead); a period is
+# allowed after any short word here and checked in code (_name_chains)
+_CAPWORD_FAST = r"[A-Z](?:[a-z]{0,3}\.(?=[ \u00a0][A-Z])|[\w'’-]*)"
+_NAME_CHAIN_FAST = re.compile(_CAPWORD_FAST + r"(?:[ \u00a0](?:(?:of|de|bin|al|von|van|der|the)[ \u00a0])?" + _CAPWORD_FAST + ")*")
+_ABBR_OK = frozenset(a + "." for a in _TITLE_ABBR.split("|"))
 
 
 _CONJOINED = re.compile(r"(" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r")*) and (" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r")*)")
@@ -642,6 +665,12 @@ def _strip_det(s: str, lex: _Lexicon) -> str:
 
 def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
     """(speaker_type, gender, plural) of a speaker mention."""
+    return _classify_cached(mention)
+
+
+@lru_cache(maxsize=65536)  # mentions recur within and across articles
+def _classify_cached(mention: str) -> tuple[str, str, bool]:
+    lex = _lexicon()
     low = _POSS.sub("", mention.lower().strip())
     words = [_head_word(w) for w in re.findall(r"[\w'’.-]+", low)]
     if not words:
@@ -693,8 +722,22 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
     words ("But Ryan" -> "Ryan", "And I" -> nothing)."""
     out = []
     bstarts = [b[0] for b in blocked or ()]
-    for m in _NAME_CHAIN.finditer(text):
-        s, e, chain = m.start(), m.end(), m.group()
+    pieces = []
+    for m in _NAME_CHAIN_FAST.finditer(text):
+        s, chain = m.start(), m.group()
+        if "." in chain:
+            # a period after a word that is no title or initial ends a chain there
+            pos = 0
+            for w in chain.split(" "):
+                if w.endswith(".") and w not in _ABBR_OK and len(w) > 2:
+                    pieces.append((s, s + pos + len(w) - 1, chain[: pos + len(w) - 1]))
+                    s, chain, pos = s + pos + len(w) + 1, chain[pos + len(w) + 1 :], 0
+                    continue
+                pos += len(w) + 1
+        pieces.append((s, s + len(chain), chain))
+    for s, e, chain in pieces:
+        if not chain:
+            continue
         while True:
             sp = chain.find(" ")
             w = chain if sp < 0 else chain[:sp]
@@ -717,14 +760,19 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
 
 def _person_core(name: str, lex: _Lexicon) -> list[str]:
     """Name tokens without titles, roles, determiners or possessive."""
+    return list(_person_core_cached(name))
+
+
+@lru_cache(maxsize=65536)  # names recur within and across articles
+def _person_core_cached(name: str) -> tuple[str, ...]:
+    lex = _lexicon()
     toks = [_POSS.sub("", t) for t in name.replace("\u00a0", " ").split()]
     # "Russian President Vladimir Putin": the name follows the last title word
     cut = [k for k, t in enumerate(toks) if t.lower().rstrip(".") in lex.titles or t.lower() in lex.roles]
     if cut and cut[-1] + 1 < len(toks):
         toks = toks[cut[-1] + 1 :]
-    toks = [t for t in toks if t and t.lower().rstrip(".") not in lex.titles and t.lower() not in lex.roles
-            and t.lower() not in lex.definite and t.lower() not in lex.indefinite]
-    return toks
+    return tuple(t for t in toks if t and t.lower().rstrip(".") not in lex.titles and t.lower() not in lex.roles
+                 and t.lower() not in lex.definite and t.lower() not in lex.indefinite)
 
 
 def text_prev_is_word(text: str, pos: int) -> bool:
@@ -952,20 +1000,23 @@ def extract_quotes(text: str) -> list[Quote]:
     spans += _single_spans(text, para_starts, spans)
     spans.sort(key=lambda sp: sp.cs)
     blocked = [(sp.open_at, (sp.close_at if sp.close_at is not None else sp.ce) + 1) for sp in spans]
+    bends = sorted(b[1] for b in blocked)
+    bstarts_sorted = sorted(b[0] for b in blocked)
     resolver = _Resolver(text, lex, blocked)
 
     # sentences only where needed: Punkt is the costliest step, and a paragraph with
     # no quotation mark and no cue holds no attribution
     wanted = {max(0, bisect.bisect_right(para_starts, sp.open_at) - 1) for sp in spans}
-    for rx in (lex.cue_re, lex.according_re):
-        for m in rx.finditer(text):
-            wanted.add(max(0, bisect.bisect_right(para_starts, m.start()) - 1))
+    cue_matches = list(lex.cue_re.finditer(text))
+    according_matches = list(lex.according_re.finditer(text))
+    for m in cue_matches + according_matches:
+        wanted.add(max(0, bisect.bisect_right(para_starts, m.start()) - 1))
     sents = []
     for pi in sorted(wanted):
         if pi >= len(paras):
             continue
         ps, pe = paras[pi]
-        sents.extend(Sentence(ps + x.start, ps + x.end, pi) for x in sentences(text[ps:pe]))
+        sents.extend(Sentence(a, b, pi) for a, b in split_sentences(text, ps, pe))
     if not sents:
         return []
     sent_starts = [s.start for s in sents]
@@ -975,7 +1026,7 @@ def extract_quotes(text: str) -> list[Quote]:
         st = sents[k]
         return (k, st.start, st.end) if st.start <= pos < st.end else None
 
-    fmap = _frames(text, lex, sent_of, blocked)
+    fmap = _frames(text, lex, sent_of, blocked, cue_matches, according_matches)
     frames_by_sent: list[list[_Frame]] = [fmap.get(k, []) for k in range(len(sents))]
 
     items: list[dict[str, Any]] = []  # candidate quotes before resolution, text order
@@ -991,8 +1042,10 @@ def extract_quotes(text: str) -> list[Quote]:
         s_hi = sents[sj].end if sents else len(text)
         after = sp.close_at + 1 if sp.close_at is not None else sp.ce
         # text around the quote in its sentence(s), cut at neighbouring quotes
-        pre_lo = max([b[1] for b in blocked if b[1] <= sp.open_at] + [s_lo])
-        post_hi = min([b[0] for b in blocked if b[0] >= after] + [max(s_hi, after)])
+        k = bisect.bisect_right(bends, sp.open_at)
+        pre_lo = max(bends[k - 1], s_lo) if k else s_lo
+        k = bisect.bisect_left(bstarts_sorted, after)
+        post_hi = min(bstarts_sorted[k], max(s_hi, after)) if k < len(bstarts_sorted) else max(s_hi, after)
         if after >= s_hi and sj + 1 < len(sents) and sents[sj + 1].paragraph == sents[sj].paragraph:
             # closing mark after the sentence end: "“A.” He said." keeps "He said" out
             pass
