@@ -614,6 +614,12 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
         cue = m.group()
         clause = lex.cue_clause.get(re.sub(r"\s+", " ", cue), "none")
         men, blocked_before = _np_back(text, where[1], s, lex)
+        if men is None and not blocked_before and clause in ("bare", "that", "listener"):
+            # a subject the NP reader cannot take apart ("Organizers of the push to
+            # boycott the speech said ..."): the noun phrase opening the clause
+            men = _sentence_subject(text, where[1], s, lex)
+            if men is not None and men.end > s:
+                men = None
         if men is None and blocked_before and cue.endswith("ing") and text[:s].rstrip().endswith(","):
             # "X stepped up his attacks, saying ...": the participle's subject is X
             men = _sentence_subject(text, where[1], s, lex)
@@ -1277,6 +1283,9 @@ _POST_FRAME = re.compile(
 _THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 
 
+# words that open a reported clause themselves: "said they are worried that ..." reports
+# "they are worried that ...", not what follows "that"
+_CLAUSE_OPENERS = frozenset("he she they it we i you there this these those his her their its our".split())
 _LISTENER = re.compile(
     r"\s+(?:reporters|him|her|them|me|us|you|audiences?|supporters|voters|(?:the|a|an|his|her|their) [\w-]+(?: [\w-]+)?"
     r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
@@ -1327,7 +1336,9 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             rest_lo = lm.end()
         window = text[rest_lo : min(hi, rest_lo + 90)]
         m = _THAT.search(window) if f.clause != "none" else None
-        if m and "“" not in window[: m.start()] and '"' not in window[: m.start()] and len(window[: m.start()].split()) <= 8:
+        gap = window[: m.start()].split() if m else []
+        if m and "“" not in window[: m.start()] and '"' not in window[: m.start()] and len(gap) <= 8 \
+                and not any(w.lower() in _CLAUSE_OPENERS for w in gap):
             s, e = _cut_clause(text, rest_lo + m.end(), hi)
             return (s, e) if e > s else None
         if pre.endswith(",") and f.clause != "listener" and text[f.cue_end : hi].lstrip()[:1] == ",":
@@ -1341,10 +1352,12 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             # opening adverbial ("At one point, X said ...") is not a clause
             tail = text[f.cue_end : hi].strip(" .,”\"'’")
             words = pre.split()
-            if len(tail.split()) <= 4 and len(words) >= 4 and words[0].lower() not in _PREPS and words[0].lower() not in _LEADING_JUNK:
-                s, e = _trim(text, lo, lo + len(pre) - 1)
-                return (s, e) if e > s else None
-            return None
+            if len(tail.split()) <= 4:
+                if len(words) >= 4 and not (words[0].lower() in _PREPS and len(words) <= 10):
+                    s, e = _trim(text, lo, lo + len(pre) - 1)
+                    return (s, e) if e > s else None
+                return None
+            # "Moments earlier, in his remarks, Trump said he ...": the clause follows
         if f.clause in ("bare", "listener"):
             s, e = _cut_clause(text, rest_lo, hi)
             words = text[s:e].split()
