@@ -29,6 +29,8 @@ from analysis.terms import (
     naming_matches,
     naming_table,
     normalize,
+    plot_keyness,
+    plot_naming,
     tokenize,
 )
 
@@ -456,3 +458,24 @@ def test_cli_deterministic_under_input_order(tmp_path, capsys):
     _, a, _ = _main("--input", str(CORPUS_FILE), "--output", "-", "--no-clean", capsys=capsys)
     _, b, _ = _main("--input", str(rev), "--output", "-", "--no-clean", capsys=capsys)
     assert a == b and a.count("\n") > 50
+
+
+# ------------------------------------------------------------------- figures
+
+
+def test_figures_show_groups_and_used_variants(fixture_corpus):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = keyness(fixture_corpus)
+    fig = plot_keyness(key, colors={"Alpha": "#0072B2"}, top_n=3)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["Beta", "Alpha", "Gamma"]  # most rows first
+    assert len(fig.axes[1].collections[0].get_offsets()) == 3
+    plt.close(fig)
+    fig = plot_naming(naming_table(fixture_corpus))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "North Korea: DPRK" in labels and "Ukraine's capital: Kiev" in labels
+    assert "Luhansk: Lugansk" not in labels  # no outlet uses it
+    plt.close(fig)
