@@ -1092,6 +1092,11 @@ def extract_quotes(text: str) -> list[Quote]:
         ends_sentence = (not post.strip() or post.lstrip()[:1] in ",.?!" or frame in post_frames) and (
             content[-1:] in ".?!," or text[ce: after].strip(" \"“”'’")[:1] in (".", "?", "!", ",") or not post.strip(" .,!?") or frame in post_frames
         )
+        if frame is not None and frame in post_frames and frame.mention is not None \
+                and len(_TOK.findall(text[after : min(frame.mention.start, frame.cue_start)])) > 3:
+            # '“We are horrified” by the shooting, Nefzi said.': the author's words
+            # continue the sentence after the quote
+            ends_sentence = False
         kind = "direct" if starts_sentence and ends_sentence else "partial"
         if kind == "partial" and frame is not None and pre_lo < sp.open_at:
             # the frame must govern the quote: for a partial quote the cue comes first
@@ -1290,7 +1295,15 @@ _LISTENER = re.compile(
     r"\s+(?:reporters|him|her|them|me|us|you|audiences?|supporters|voters|(?:the|a|an|his|her|their) [\w-]+(?: [\w-]+)?"
     r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
 )
-_CLAUSE_BREAK = re.compile(r",\s+(?:but|adding|saying|noting|calling|according)\s|;|\s[—–]\s|\s--\s")
+_CLAUSE_BREAK = re.compile(
+    r",\s+(?:but|adding|saying|noting|calling|according)\s|;|\s[—–]\s|\s--\s"
+    # a second verb of the same subject: "said X and suggested that ...", "said X, recalled that"
+    r"|,?\s+and\s+(?=[a-z]{3,}ed\s)|,\s+(?=[a-z]{3,}ed\s+(?:that|to)\s)"
+)
+_OBJECT_END = re.compile(r",|\s(?:by|after|before|when|while|because|as|since|and said|and then)\s")
+_BARE_START = re.compile(r"\s+(?:he|she|they|it|we|I|there|the|his|her|their|its|[A-Z][a-z]+\s+(?:[A-Z][a-z]+\s+)?(?:is|was|were|are|had|has|would|will|could|should|did|does)\b)\b")
+# a subordinate frame ("While X said A, B ..."): the reported clause ends at the comma
+_SUBORDINATE = frozenset("while although though whereas if because as when since after before".split())
 
 
 _CLAUSE_GAP = re.compile(r"[,;:]\s*(?:(?:but|and|while|as|in which|which|where|who)\s+)?$")
@@ -1323,10 +1336,19 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
     speaker_before = men.end <= f.cue_start
     if speaker_before:
         pre = text[lo : men.start].rstrip()
+        first = pre.split(None, 1)[0].lower() if pre else ""
+        if first in _SUBORDINATE and "," not in pre:
+            comma = text.find(",", f.cue_end, hi)
+            if comma > 0:
+                hi = comma
         rest_lo = f.cue_end
         if f.clause == "object":
-            # the whole complement: "X criticized the plan", "X wants to win"
+            # the complement: "X criticized the plan", "X wants to win"; an object
+            # noun phrase ends at a comma or an adjunct ("... by reminding voters")
             s, e = _cut_clause(text, rest_lo, hi)
+            m = _OBJECT_END.search(text, s, e)
+            if m is not None and m.start() > s:
+                s, e = _trim(text, s, m.start())
             return (s, e) if len(text[s:e].split()) >= 2 else None
         if f.clause == "listener":
             # "X told reporters (that) ...": skip the listener
@@ -1358,10 +1380,12 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
                     return (s, e) if e > s else None
                 return None
             # "Moments earlier, in his remarks, Trump said he ...": the clause follows
-        if f.clause in ("bare", "listener"):
+        if f.clause in ("bare", "listener") or f.clause == "that" and _BARE_START.match(text, rest_lo):
+            # "that" verbs take a clause without "that" when a subject follows at once
+            # ("X argued the probe could not ...", "X admitted it withheld ...")
             s, e = _cut_clause(text, rest_lo, hi)
             words = text[s:e].split()
-            if len(words) >= 3 and words[0].lower() not in _PREPS and words[0].lower() not in ("so", "this"):
+            if len(words) >= (3 if f.clause != "that" else 4) and words[0].lower() not in _PREPS and words[0].lower() not in ("so", "this"):
                 return s, e
         return None
     # inverted "..., said X." : the clause is before the cue

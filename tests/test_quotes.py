@@ -169,7 +169,8 @@ def test_multi_paragraph_quote_continues_at_next_opening_mark():
     ],
 )
 def test_malformed_marks(text, expected):
-    assert [q.text for q in extract_quotes(text)] == expected
+    # the quoted words (a reported clause around them is one attribution)
+    assert [text[s:e] for q in extract_quotes(text) for s, e in q.fragments] == expected
 
 
 def test_single_quoted_headline_vs_apostrophes():
