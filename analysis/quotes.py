@@ -304,7 +304,7 @@ def _single_spans(text: str, paras_starts: list[int], taken: list[_Span]) -> lis
         for m in rx.finditer(text):
             s, e = m.start(1), m.end(1)
             inner = m.group(1)
-            if rx is _SINGLE_STRAIGHT and (inner.count(" ") > 12 or re.search(r"\w'\w", inner)):
+            if rx is _SINGLE_STRAIGHT and (inner.count(" ") > 12 or _INNER_APOS.search(inner)):
                 continue
             if any(t.open_at <= s and e <= (t.close_at or t.ce) + 1 for t in taken):
                 continue
@@ -317,6 +317,10 @@ def _single_spans(text: str, paras_starts: list[int], taken: list[_Span]) -> lis
 
 # ------------------------------------------------------------------ tokens and NPs
 
+_WS = re.compile(r"\s+")
+_LOWER_WORDS = re.compile(r"[a-z]+")
+_INNER_APOS = re.compile(r"\w'\w")
+_VERB_AFTER = re.compile(r"\s+(?:on \w+ |also |has |had |have |\w+ly )?[a-z]+(?:ed|s)\b")
 _TOK = re.compile(r"(?:[A-Z]\.){2,}|\w+(?:[-'’.]\w+)*|[^\w\s]")
 # title abbreviations keep their period ("Sen. Lindsey Graham" is one mention)
 _TITLE_ABBR = "Mr|Mrs|Ms|Messrs|Dr|Prof|Sen|Sens|Rep|Reps|Gov|Gen|Lt|Col|Maj|Capt|Cmdr|Adm|Sgt|Cpl|Pvt|Amb|Pres|Rev|Hon|Atty|Supt|Jr|Sr|St"
@@ -612,7 +616,7 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
             continue
         s, e = m.start(), m.end()
         cue = m.group()
-        clause = lex.cue_clause.get(re.sub(r"\s+", " ", cue), "none")
+        clause = lex.cue_clause.get(cue if " " not in cue and "\n" not in cue else _WS.sub(" ", cue), "none")
         men, blocked_before = _np_back(text, where[1], s, lex)
         if men is None and not blocked_before and clause in ("bare", "that", "listener"):
             # a subject the NP reader cannot take apart ("Organizers of the push to
@@ -939,7 +943,7 @@ class _Resolver:
                 if adj:
                     idx = bisect.bisect_left(self.chains, (men.start,))
                     for s, e, chain in reversed(self.chains[max(0, idx - 40) : idx]):
-                        low = set(re.findall(r"[a-z]+", chain.lower()))
+                        low = set(_LOWER_WORDS.findall(chain.lower()))
                         if adj <= low and len(_person_core(chain, lex)) >= 2:
                             typ2, g2, _ = _classify(chain, lex)
                             if typ2 == "person":
@@ -950,7 +954,7 @@ class _Resolver:
                 if ent.start >= men.start:
                     continue
                 ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
-                ctx_words = set(re.findall(r"[a-z]+", ctx))
+                ctx_words = set(_LOWER_WORDS.findall(ctx))
                 if typ != "person" and head in ctx_words and ent.type == typ:
                     return ent.name, ent.start, ent.end, ent.type
                 if typ == "person" and ent.type == "person" and not plural and not ent.plural and head in ctx_words:
@@ -1276,7 +1280,7 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     nxt = text[m.end() : m.end() + 40]
     if typ == "person" and len(name.split()) < 2:
         return None
-    if not re.match(r"\s+(?:on \w+ |also |has |had |have |\w+ly )?[a-z]+(?:ed|s)\b", nxt):
+    if not _VERB_AFTER.match(nxt):
         return None
     return _Frame("", m.start(), m.start(), _Mention(m.start(), m.end(), name), "subject")
 
