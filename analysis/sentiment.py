@@ -692,6 +692,70 @@ def target_summary(mentions: pd.DataFrame, *, by: str = "outlet", n_boot: int = 
     return summarize(mentions, by=[by, "target"], n_boot=n_boot, seed=seed).rename(columns={"segments": "mentions"})
 
 
+# ----------------------------------------------------------------------------- figures
+
+
+def plot_voice_forest(summary: pd.DataFrame, *, colors: Mapping[str, str] | None = None,
+                      voices: Sequence[str] = VOICES) -> Any:
+    """Forest plot of :func:`voice_summary`: mean compound and interval per group, one row per voice."""
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import outlet_colors
+
+    groups = sorted(summary["group"].unique())
+    colors = dict(colors or outlet_colors(groups))
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.32 * len(groups) * len(voices)))
+    markers = dict(zip(VOICES, ("o", "s", "D")))
+    y, ticks, labels = 0, [], []
+    for g in groups:
+        for v in voices:
+            r = summary[(summary["group"] == g) & (summary["voice"] == v)]
+            if not r.empty:
+                r = r.iloc[0]
+                ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r["low"]], [r["high"] - r["mean"]]], fmt=markers[v],
+                            color=colors.get(g, "#999999"), capsize=3)
+            ticks.append(y), labels.append(f"{g} · {v}" + ("" if not r.empty else " (none)"))
+            y -= 1
+        y -= 0.5
+    ax.axvline(0, color="#777777", lw=0.8, ls="--")
+    ax.set_yticks(ticks, labels)
+    ax.set_xlim(-1, 1)
+    ax.set_xlabel("mean VADER compound per segment (-1 to 1), bootstrap 95% interval")
+    ax.set_title("Sentiment by voice: the outlet's own words, reported and quoted speech")
+    fig.tight_layout()
+    return fig
+
+
+def plot_target_heatmap(summary: pd.DataFrame, *, by: str = "outlet") -> Any:
+    """Heatmap of :func:`target_summary`: mean model compound per group (rows) and target (columns)."""
+    import matplotlib.pyplot as plt
+
+    table = summary.pivot(index=by, columns="target", values="mean").sort_index().sort_index(axis=1)
+    counts = summary.pivot(index=by, columns="target", values="mentions").reindex_like(table)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * table.shape[1], 0.8 + 0.55 * table.shape[0]))
+    im = ax.imshow(table.to_numpy(dtype=float), cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    for (i, j), v in np.ndenumerate(table.to_numpy(dtype=float)):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:+.2f}\nn={int(counts.iat[i, j])}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(table.shape[1]), table.columns, rotation=30, ha="right")
+    ax.set_yticks(range(table.shape[0]), table.index)
+    ax.set_xlabel("target")
+    ax.set_ylabel(by)
+    ax.set_title("Sentiment toward each target, mean over mentions")
+    fig.colorbar(im, ax=ax, label="model compound (-1 to 1)")
+    fig.tight_layout()
+    return fig
+
+
+def extremes(sentences: pd.DataFrame, *, by: str = "outlet", n: int = 1) -> pd.DataFrame:
+    """The ``n`` most positive and most negative segments of each group, with their voice."""
+    s = sentences.sort_values([by, "compound", "id", "start"], ascending=[True, False, True, True])
+    top = s.groupby(by, sort=True).head(n).assign(extreme="most positive")
+    bottom = s.iloc[::-1].groupby(by, sort=True).head(n).assign(extreme="most negative")
+    out = pd.concat([top, bottom]).sort_values([by, "extreme", "compound"], ascending=[True, False, False])
+    return out[[by, "extreme", "id", "voice", "speaker", "compound", "text"]].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- CLI
 
 

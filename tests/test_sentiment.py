@@ -110,9 +110,10 @@ def test_quoted_segments_match_the_quotes(seeds):
     for doc_id, text in zip(corpus["id"], corpus["text"]):
         spans = [f for q in extract_quotes(text) for f in (q.fragments or ((q.start, q.end),)) if q.kind != "indirect"]
         for a, b, seg in rows.loc[(rows["id"] == doc_id) & (rows["voice"] == "quoted"), ["start", "end", "text"]].itertuples(index=False):
-            # every quoted segment lies inside quotation marks, and its words are the quote's
-            assert any(s - 2 <= a and b <= e + 3 for s, e in spans) or any(s <= a < e for s, e in spans)
-            head = " ".join(seg.split()[:3]).rstrip(".,;:!?")
+            # a quoted segment (fragments of one speaker in a sentence joined) starts and ends at
+            # quotation marks, and its first words are the quote's
+            assert any(s - 2 <= a < e for s, e in spans) and any(s < b <= e + 3 for s, e in spans)
+            head = " ".join(seg.split()[:2]).rstrip(".,;:!?")
             assert any(head in text[s:e] for s, e in spans)
 
 
