@@ -748,6 +748,10 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
     for s, e, chain in pieces:
         if not chain:
             continue
+        for stop in (" He ", " She ", " It ", " They ", " We ", " I "):
+            k = (chain + " ").find(stop)
+            if k >= 0:
+                chain, e = chain[:k], s + k  # "D.C. He said": the chain ends before "He"
         while True:
             sp = chain.find(" ")
             w = chain if sp < 0 else chain[:sp]
@@ -1185,6 +1189,18 @@ def extract_quotes(text: str) -> list[Quote]:
         if f is not None and f.mention is not None:
             spk = speaker_of(f)
             cue = f.cue if f.clause != "subject" else None
+        elif it["kind"] == "direct" and (dm := _DASH_ATTRIBUTION.match(text, it["end"])) is not None:
+            # the convention '“...” — Bernie Sanders.' (a dash line names the speaker)
+            men = _Mention(dm.start("np"), dm.end("np"), dm.group("np"))
+            spk = resolver.resolve(men)
+        elif it["kind"] == "direct" and not (prev is not None and prev.speaker and prev.paragraph == it["para"]) \
+                and (ent := resolver._chain_person(
+                it["start"], "x", subject=True,
+                after=max(prev.end if prev is not None else -1, paras[max(0, it["para"] - 1)][0] - 1))) is not None:
+            # a person named as a subject since the last quote ("Trump almost seemed to
+            # agree. “...”") speaks a quotation that has no frame of its own
+            resolver.entities.append(ent)
+            spk = (ent.name, ent.start, ent.end, ent.type)
         elif prev is not None and prev.speaker and it["para"] - prev.paragraph <= (1 if it["kind"] == "direct" else 0):
             spk = (prev.speaker, prev.speaker_start, prev.speaker_end, prev.speaker_type)
             cue = prev.cue
@@ -1285,6 +1301,10 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     return _Frame("", m.start(), m.start(), _Mention(m.start(), m.end(), name), "subject")
 
 
+_DASH_ATTRIBUTION = re.compile(
+    r"[.,!?]?[\"”'’]?[ \t]*(?:\n\s*)?[—–-]{1,2}[ \u00a0]*(?P<np>" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3})"
+    r"(?=[ \t]*(?:[.,(]|\n|$))"
+)
 _POST_FRAME = re.compile(
     r"[ \u00a0]*(?:,[ \u00a0]*)?(?P<np>he|she|they|we|I|(?:" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3}))"
     r"[ \u00a0]+(?P<verb>[a-z]{3,}(?:ed|s))(?=[ \u00a0]*[.,;:!?]|[ \u00a0]+(?:as|and|while|to|in|on|at)\b)"
