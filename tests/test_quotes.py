@@ -136,7 +136,8 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         ("Phyllis Schlafly met Bill Smith. “It was great,” she wrote.", "Phyllis Schlafly"),
         ("Phyllis Schlafly met Bill Smith. “It was great,” he wrote.", "Bill Smith"),
         # a frameless quotation: the person named as subject since the last quote
-        ("“We win,” Clinton said.\nTrump almost seemed to agree. “It is a great country.”", "Trump"),
+        ("Donald Trump met Hillary Clinton.\n“We win,” Clinton said.\nTrump almost seemed to agree. “It is a great country.”",
+         "Donald Trump"),
         # the dash-line convention
         ("“Americans are worried about the future of their kids.”\n\n- Bernie Sanders.\n\nHe is wrong.", "Bernie Sanders"),
         # a description resolved through the modifiers of an earlier mention
