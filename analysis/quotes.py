@@ -1324,6 +1324,7 @@ _CLAUSE_BREAK = re.compile(
     # a second verb of the same subject: "said X and suggested that ...", "said X, recalled that"
     r"|,?\s+and\s+(?=[a-z]{3,}ed\s)|,\s+(?=[a-z]{3,}ed\s+(?:that|to)\s)"
 )
+_PARTICIPLE_AFTER = re.compile(r"\s*,\s*[a-z]+ing\b")
 _OBJECT_END = re.compile(r",|\s(?:by|after|before|when|while|because|as|since|and said|and then)\s")
 _BARE_START = re.compile(r"\s+(?:he|she|they|it|we|I|there|the|his|her|their|its|[A-Z][a-z]+\s+(?:[A-Z][a-z]+\s+)?(?:is|was|were|are|had|has|would|will|could|should|did|does)\b)\b")
 # a subordinate frame ("While X said A, B ..."): the reported clause ends at the comma
@@ -1398,12 +1399,17 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             # opening adverbial ("At one point, X said ...") is not a clause
             tail = text[f.cue_end : hi].strip(" .,”\"'’")
             words = pre.split()
-            if len(tail.split()) <= 4:
+            clause_follows = _BARE_START.match(text, rest_lo) is not None or text[rest_lo:].lstrip()[:5] == "that "
+            first_tail = tail.split(None, 1)[0].lower() if tail else ""
+            adjunct = first_tail in _TIME_WORDS or first_tail in _PREPS or first_tail in _TIME_LEAD
+            if len(tail.split()) <= 4 or (not clause_follows and adjunct):
+                # what follows the cue is an adjunct ("..., Hollande said Tuesday in Paris, noting ...")
                 if len(words) >= 4 and not (words[0].lower() in _PREPS and len(words) <= 10):
                     s, e = _trim(text, lo, lo + len(pre) - 1)
                     return (s, e) if e > s else None
-                return None
             # "Moments earlier, in his remarks, Trump said he ...": the clause follows
+        if _PARTICIPLE_AFTER.match(text, rest_lo):
+            return None  # "X said, holding back tears": an adjunct, not a clause
         if f.clause in ("bare", "listener") or f.clause == "that" and _BARE_START.match(text, rest_lo):
             # "that" verbs take a clause without "that" when a subject follows at once
             # ("X argued the probe could not ...", "X admitted it withheld ...")
