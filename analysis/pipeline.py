@@ -276,12 +276,13 @@ def _run_dask(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResul
 
 
 def _group_by(path: Path, keys: list[str], aggregates: list[tuple[str, str, str]],
-              derived: dict[str, pc.Expression] | None = None) -> pd.DataFrame:
+              derived: dict[str, pc.Expression] | None = None) -> pa.Table:
     """Stream the Parquet files under ``path`` through an Arrow hash aggregate, sorted by ``keys``.
 
     ``aggregates`` are ``(column, function, name)`` with Arrow's hash functions
     (``hash_sum``, ``hash_count``, ``hash_mean``...); ``derived`` adds computed
-    columns first. Memory grows with the distinct keys, not with the rows.
+    columns first. Memory grows with the distinct keys, not with the rows; the result
+    stays in Arrow (no pandas copy of millions of term strings).
     """
     derived = derived or {}
     columns = sorted((set(keys) | {c for c, _, _ in aggregates}) - set(derived))
@@ -292,8 +293,8 @@ def _group_by(path: Path, keys: list[str], aggregates: list[tuple[str, str, str]
                                                         columns + list(derived))),
         ac.Declaration("aggregate", ac.AggregateNodeOptions([(c, f, None, n) for c, f, n in aggregates], keys=keys)),
     ])
-    frame = decl.to_table(use_threads=True).to_pandas()
-    return frame[keys + [n for _, _, n in aggregates]].sort_values(keys, kind="stable").reset_index(drop=True)
+    table = decl.to_table(use_threads=True)
+    return table.select(keys + [n for _, _, n in aggregates]).sort_by([(k, "ascending") for k in keys])
 
 
 def _polarity() -> dict[str, pc.Expression]:
@@ -336,9 +337,9 @@ def aggregate(out: str | Path) -> dict[str, Path]:
             ("start", "hash_count", "quotes"), ("id", "hash_count_distinct", "documents")]),
     }
     paths = {}
-    for name, frame in tables.items():
+    for name, table in tables.items():
         paths[name] = target / f"{name}.parquet"
-        _write_parquet(frame, paths[name])
+        _atomic_replace(lambda p, t=table: pq.write_table(t, p, compression="zstd"), paths[name])
     return paths
 
 

@@ -1,0 +1,284 @@
+"""Scale benchmark of the streaming pipeline on the AllSides corpus (``../shared/corpora``).
+
+In one run:
+
+(a) throughput: articles per second per core (CPU time of this process) of the whole
+    local pipeline (read, clean, quotes, sentence sentiment with voice, terms, Parquet,
+    aggregates) and, on the same texts, of VADER sentence scoring alone with the
+    sentences split the same way (``analysis.segment.sentences``); their ratio (aim
+    >= 0.75), and where the pipeline's time goes (cProfile self time per module);
+(b) peak memory (RSS) of a pipeline run over 10k, 100k, ... documents, each in a fresh
+    process, AllSides repeated to reach the size (copies get a new id and a one-line
+    "Archive copy N." paragraph, otherwise the reader rejects them as duplicates);
+    RSS is sampled during the run to show whether it stays flat;
+(c) wall time of the local engine vs Dask (LocalCluster) with 1 and 2 workers.
+
+Usage: ``python benchmarks/scale.py [--throughput-docs N] [--sizes 10000,100000]
+[--engine-docs N] [--skip a,b,c]``. Prints results and a JSON line; exits 0 with a
+message when the corpus is absent. Never copies corpus text into the repository:
+generated corpora and outputs live in a temporary folder, deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import itertools
+import json
+import os
+import platform
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from analysis.config import CORPORA
+
+ALLSIDES = CORPORA / "allsides_article_bias" / "articles.jsonl.gz"
+
+
+def machine() -> dict[str, object]:
+    """nproc, memory, CPU model and Python version of this machine."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    mem = next((int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
+    return {"nproc": len(os.sched_getaffinity(0)), "memory_gib": round(mem / 2**20, 1), "cpu": cpu,
+            "python": platform.python_version(), "load_average_1min": os.getloadavg()[0]}
+
+
+def allsides(n: int) -> list[dict]:
+    """The first ``n`` AllSides records, the corpus repeated (with distinct copies) when ``n`` exceeds it."""
+    out = []
+    for copy in itertools.count():
+        with gzip.open(ALLSIDES, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                if copy:
+                    rec["id"] = f"{rec['id']}-copy{copy}"
+                    rec["text"] = f"{rec['text']}\nArchive copy {copy}."
+                out.append(rec)
+                if len(out) == n:
+                    return out
+
+
+def write_repeated(n: int, path: Path) -> Path:
+    """Write ``n`` documents (AllSides repeated) as JSONL, streaming."""
+    written = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for copy in itertools.count():
+            with gzip.open(ALLSIDES, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    if copy:
+                        rec = json.loads(line)
+                        rec["id"] = f"{rec['id']}-copy{copy}"
+                        rec["text"] = f"{rec['text']}\nArchive copy {copy}."
+                        line = json.dumps(rec) + "\n"
+                    out.write(line)
+                    written += 1
+                    if written == n:
+                        return path
+
+
+def _write_jsonl(records: list[dict], path: Path) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec) + "\n")
+    return path
+
+
+# ----------------------------------------------------------------------------- (a)
+
+
+def vader_alone(texts: list[str]) -> dict[str, float]:
+    """CPU seconds of splitting (segment.sentences) and of VADER scoring every sentence."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from analysis.segment import sentences
+
+    sia = SentimentIntensityAnalyzer()
+    t0 = time.process_time()
+    split = [[t[s.start:s.end] for s in sentences(t)] for t in texts]
+    t1 = time.process_time()
+    for sents in split:
+        for s in sents:
+            sia.polarity_scores(s)
+    t2 = time.process_time()
+    return {"split_s": t1 - t0, "vader_s": t2 - t1, "sentences": sum(map(len, split))}
+
+
+def throughput(n: int, tmp: Path) -> dict[str, object]:
+    from analysis import pipeline
+
+    records = allsides(n)
+    corpus = _write_jsonl(records, tmp / "throughput.jsonl")
+    texts = [r["text"] for r in records]
+    pipeline.run(corpus, tmp / "warmup", chunk_size=50)  # lexicons, regexes, Punkt loaded once
+    base = vader_alone(texts)
+    t0, w0 = time.process_time(), time.perf_counter()
+    summary = pipeline.run(corpus, tmp / "throughput", chunk_size=500)
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    res = {
+        "documents": n, "analysed": summary.analysed, "sentences_vader": base["sentences"],
+        "pipeline_cpu_s": round(cpu, 2), "pipeline_wall_s": round(wall, 2),
+        "pipeline_docs_per_cpu_s": round(n / cpu, 1),
+        "vader_split_docs_per_cpu_s": round(n / (base["split_s"] + base["vader_s"]), 1),
+        "vader_only_docs_per_cpu_s": round(n / base["vader_s"], 1),
+    }
+    res["ratio_vs_split_and_vader"] = round(res["pipeline_docs_per_cpu_s"] / res["vader_split_docs_per_cpu_s"], 3)
+    res["ratio_vs_vader_only"] = round(res["pipeline_docs_per_cpu_s"] / res["vader_only_docs_per_cpu_s"], 3)
+    return res
+
+
+def profile(n: int, tmp: Path) -> list[tuple[str, float]]:
+    """Share of the pipeline's self time per module (cProfile), largest first."""
+    from analysis import pipeline
+
+    corpus = _write_jsonl(allsides(n), tmp / "profile.jsonl")
+    prof = cProfile.Profile()
+    prof.enable()
+    pipeline.run(corpus, tmp / "profile", chunk_size=n)
+    prof.disable()
+    by_module: dict[str, float] = defaultdict(float)
+    for (filename, _, _), (_, _, tottime, _, _) in pstats.Stats(prof).stats.items():
+        if "/analysis/" in filename:
+            key = "analysis." + Path(filename).stem
+        elif "site-packages/" in filename:
+            key = filename.split("site-packages/")[1].split("/")[0]
+        elif filename.startswith("<") or "/lib/python3" in filename:
+            key = "python builtins/stdlib"
+        else:
+            key = filename
+        by_module[key] += tottime
+    total = sum(by_module.values())
+    return sorted(((k, round(100 * v / total, 1)) for k, v in by_module.items()), key=lambda kv: -kv[1])[:12]
+
+
+# ----------------------------------------------------------------------------- (b)
+
+
+def child_run(corpus: str, out: str, engine: str, workers: int, chunk_size: int = 1000) -> None:
+    """Run the pipeline in this (fresh) process; print peak and sampled RSS as JSON."""
+    import psutil
+
+    from analysis import pipeline
+
+    proc, samples, stop = psutil.Process(), [], threading.Event()
+    t0 = time.perf_counter()
+
+    def sample() -> None:
+        while not stop.wait(2.0):
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            samples.append((round(time.perf_counter() - t0, 1), round(rss / 2**20)))
+
+    threading.Thread(target=sample, daemon=True).start()
+    cluster = client = None
+    if engine == "dask":  # started apart, so the timing is the run's, not the cluster's start-up
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+        client = Client(cluster)
+    startup, t0 = round(time.perf_counter() - t0, 1), time.perf_counter()
+    summary = pipeline.run(corpus, out, engine=engine, scheduler=client, chunk_size=chunk_size, progress=False)
+    wall = time.perf_counter() - t0
+    if cluster is not None:
+        client.close()
+        cluster.close()
+    stop.set()
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    half = len(samples) // 2
+    print(json.dumps({
+        "documents": summary.documents_in, "analysed": summary.analysed, "rejected": summary.rejected,
+        "wall_s": round(wall, 1), "cluster_startup_s": startup, "peak_rss_mib": round(peak_self),
+        "peak_sampled_tree_rss_mib": max((s[1] for s in samples), default=None),
+        "first_half_max_mib": max((s[1] for s in samples[:half]), default=None),
+        "second_half_max_mib": max((s[1] for s in samples[half:]), default=None),
+    }))
+
+
+def in_child(corpus: Path, out: Path, *, engine: str = "local", workers: int = 0,
+             chunk_size: int = 1000) -> dict[str, object]:
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, __file__, "--child", str(corpus), str(out), engine, str(workers), str(chunk_size)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"child failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memory(sizes: list[int], tmp: Path) -> list[dict[str, object]]:
+    rows = []
+    for n in sizes:
+        corpus = write_repeated(n, tmp / f"repeated-{n}.jsonl")
+        row = in_child(corpus, tmp / f"out-{n}")
+        row["output_mib"] = round(sum(p.stat().st_size for p in (tmp / f"out-{n}").rglob("*") if p.is_file()) / 2**20)
+        print(f"  {n:>9,} documents: {row}", flush=True)
+        rows.append(row)
+        corpus.unlink()
+        shutil.rmtree(tmp / f"out-{n}", ignore_errors=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- (c)
+
+
+def engines(n: int, tmp: Path) -> list[dict[str, object]]:
+    corpus = _write_jsonl(allsides(n), tmp / "engines.jsonl")
+    rows = []
+    for engine, workers in (("local", 0), ("dask", 1), ("dask", 2)):
+        # 4 partitions per worker at least, so two workers both have work
+        row = in_child(corpus, tmp / f"engine-{engine}-{workers}", engine=engine, workers=workers,
+                       chunk_size=max(50, n // 8))
+        rows.append({"engine": engine if engine == "local" else f"dask, {workers} worker(s)",
+                     "wall_s": row["wall_s"], "docs_per_s": round(n / row["wall_s"], 1),
+                     "cluster_startup_s": row["cluster_startup_s"],
+                     "peak_tree_rss_mib": row["peak_sampled_tree_rss_mib"]})
+        print(f"  {rows[-1]}", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--throughput-docs", type=int, default=1500)
+    p.add_argument("--profile-docs", type=int, default=300)
+    p.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes for (b)")
+    p.add_argument("--engine-docs", type=int, default=2000)
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c")
+    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        child_run(*args.child[:3], int(args.child[3]), int(args.child[4]))
+        return 0
+    if not ALLSIDES.exists():
+        print(f"skipped: {ALLSIDES} not found (see ../shared/corpora/README.md)")
+        return 0
+    skip = set(filter(None, args.skip.split(",")))
+    results: dict[str, object] = {"machine": machine()}
+    print("machine:", results["machine"], flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="outlet-lens-scale-"))
+    try:
+        if "a" not in skip:
+            results["throughput"] = throughput(args.throughput_docs, tmp)
+            print("(a) throughput:", results["throughput"], flush=True)
+            results["profile_self_time_pct"] = profile(args.profile_docs, tmp)
+            print("    self time by module (%):", results["profile_self_time_pct"], flush=True)
+        if "c" not in skip:
+            print("(c) engines:", flush=True)
+            results["engines"] = engines(args.engine_docs, tmp)
+        if "b" not in skip:
+            print("(b) memory:", flush=True)
+            results["memory"] = memory([int(s) for s in args.sizes.split(",") if s], tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    results["machine"]["load_average_1min_end"] = os.getloadavg()[0]
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
