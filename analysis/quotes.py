@@ -113,6 +113,8 @@ class _Lexicon:
     indefinite: frozenset
     first_names: dict[str, str]
     phrase_guards: dict[str, list[str]]
+    nominal_re: re.Pattern
+    adjective_re: re.Pattern
 
 
 def _load_yaml(name: str) -> dict:
@@ -194,6 +196,13 @@ def _lexicon() -> _Lexicon:
         indefinite=low(spk["determiners"]["indefinite"]),
         first_names=first,
         phrase_guards={k: list(v) for k, v in cues["phrase_guards"].items()},
+        # "his view that", "Trump’s claim that", "the belief that" (anchored at the end)
+        nominal_re=re.compile(r"(?P<det>his|her|their|its|the|a|an|[A-Z][\w'’-]*['’]s?)\s+(?:[a-z-]+\s+)?(?P<noun>"
+                              + _alt(cues["nominal"]["nouns"]) + r")s?\s*$"),
+        # "X is confident that", "X was critical of", "X remains skeptical about"
+        adjective_re=re.compile(r"\s(?:is|was|are|were|remains?|remained|seemed|seems|appeared|appears|became|grew|be|been)"
+                                r"\s+(?:(?:not|very|so|deeply|highly|increasingly|\w+ly)\s+){0,2}(?P<adj>"
+                                + _alt(cues["nominal"]["adjectives"]) + r")\s*$"),
     )
 
 
@@ -560,7 +569,7 @@ class _Frame:
 
 
 def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], cue_matches: list[re.Match],
-            according_matches: list[re.Match]) -> dict[int, list[_Frame]]:
+            according_matches: list[re.Match], nominal_anchors: list[tuple[int, str]]) -> dict[int, list[_Frame]]:
     """Cues outside quoted spans, each with its speaker mention, keyed by sentence.
 
     ``sent_of(pos)`` gives (key, start, end) of the sentence holding pos, or None.
@@ -634,9 +643,59 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
             # "..., said X"; never "told X" / "criticized X" (X is the object)
             men = _np_fwd(text, e, where[2], lex)
         add(where[0], _Frame(cue, s, e, men, clause))
+    # nominal and adjectival cues ("his view that ...", "X is confident that ..."):
+    # anchored on the complementiser found by a substring scan, read backwards
+    for pos, word in nominal_anchors:
+        hit = _nominal_frame(text, pos, word, lex, locate_pos=lambda p: None if inside(p) or overlaps(p) else sent_of(p))
+        if hit is not None:
+            add(hit[0], hit[1])
     for fs in out.values():
         fs.sort(key=lambda f: f.cue_start)
     return out
+
+
+_POSSESSIVE_PRONOUN = {"his": "he", "her": "she", "their": "they", "its": "it"}
+
+
+def _nominal_anchors(text: str, lex: _Lexicon) -> list[tuple[int, str]]:
+    """Positions of " that " / " of " / " about " preceded by a nominal or adjectival cue."""
+    out = []
+    for word in (" that ", " of ", " about "):
+        pos = text.find(word)
+        while pos >= 0:
+            lo = max(0, pos - 60)
+            if (word == " that " and lex.nominal_re.search(text, lo, pos)) or lex.adjective_re.search(text, lo, pos):
+                out.append((pos, word))
+            pos = text.find(word, pos + 1)
+    return out
+
+
+def _nominal_frame(text: str, pos: int, word: str, lex: _Lexicon, *, locate_pos) -> tuple[int, _Frame] | None:
+    """A frame for "DET NOUN that ..." or "X is ADJ that/of/about ..." ending at pos."""
+    lo = max(0, pos - 60)
+    m = lex.nominal_re.search(text, lo, pos) if word == " that " else None
+    if m is not None:
+        where = locate_pos(m.start("noun"))
+        if where is None:
+            return None
+        det = m.group("det")
+        men = None
+        if det.lower() in _POSSESSIVE_PRONOUN:
+            men = _Mention(m.start("det"), m.end("det"), _POSSESSIVE_PRONOUN[det.lower()])
+        elif det[:1].isupper() and det.lower() not in lex.definite and det.lower() not in lex.indefinite:
+            name = _POSS.sub("", det)
+            men = _Mention(m.start("det"), m.start("det") + len(name), name)
+        return where[0], _Frame(m.group("noun"), m.start("noun"), pos + len(word) - 1, men, "nominal")
+    m = lex.adjective_re.search(text, lo, pos)
+    if m is None:
+        return None
+    where = locate_pos(m.start("adj"))
+    if where is None:
+        return None
+    men, _ = _np_back(text, where[1], m.start(), lex)
+    if men is None:
+        return None
+    return where[0], _Frame(m.group("adj"), m.start("adj"), pos + len(word) - 1, men, "nominal")
 
 
 # ---------------------------------------------------------------------- resolution
@@ -1025,6 +1084,9 @@ def extract_quotes(text: str) -> list[Quote]:
     according_matches = list(lex.according_re.finditer(text))
     for m in cue_matches + according_matches:
         wanted.add(max(0, bisect.bisect_right(para_starts, m.start()) - 1))
+    nominal_anchors = _nominal_anchors(text, lex)
+    for pos, _ in nominal_anchors:
+        wanted.add(max(0, bisect.bisect_right(para_starts, pos) - 1))
     sents = []
     for pi in sorted(wanted):
         if pi >= len(paras):
@@ -1040,7 +1102,7 @@ def extract_quotes(text: str) -> list[Quote]:
         st = sents[k]
         return (k, st.start, st.end) if st.start <= pos < st.end else None
 
-    fmap = _frames(text, lex, sent_of, blocked, cue_matches, according_matches)
+    fmap = _frames(text, lex, sent_of, blocked, cue_matches, according_matches, nominal_anchors)
     frames_by_sent: list[list[_Frame]] = [fmap.get(k, []) for k in range(len(sents))]
 
     items: list[dict[str, Any]] = []  # candidate quotes before resolution, text order
@@ -1115,13 +1177,14 @@ def extract_quotes(text: str) -> list[Quote]:
     # 2. indirect speech: the reported clause of each clause-taking frame
     covered = [(it["start"], it["end"]) for it in items if it["kind"] == "direct"]
     for k, st in enumerate(sents):
-        fs = [f for f in frames_by_sent[k] if f.mention is not None]
+        fs = [f for f in frames_by_sent[k] if f.mention is not None or f.clause == "nominal"]
         for n, f in enumerate(fs):
             # the clause ends where the next frame's speaker starts ("A said B, but C said D")
             span = _reported_clause(text, st.start, st.end, f, lex)
             if span is not None:
                 for g in fs[n + 1 :]:
-                    if span[0] + 10 < g.mention.start < span[1] and g.mention.end <= g.cue_start and g.clause != "object" \
+                    if g.mention is not None and span[0] + 10 < g.mention.start < span[1] and g.mention.end <= g.cue_start \
+                            and g.clause not in ("object", "nominal") \
                             and _CLAUSE_GAP.search(text, max(span[0], g.mention.start - 14), g.mention.start):
                         # "A said B, but C said D": B ends where C's clause starts
                         span = _trim(text, span[0], g.mention.start)
@@ -1189,6 +1252,8 @@ def extract_quotes(text: str) -> list[Quote]:
         if f is not None and f.mention is not None:
             spk = speaker_of(f)
             cue = f.cue if f.clause != "subject" else None
+        elif f is not None and f.clause == "nominal":
+            cue = f.cue  # "the belief that ...": nobody named
         elif it["kind"] == "direct" and (dm := _DASH_ATTRIBUTION.match(text, it["end"])) is not None:
             # the convention '“...” — Bernie Sanders.' (a dash line names the speaker)
             men = _Mention(dm.start("np"), dm.end("np"), dm.group("np"))
@@ -1345,15 +1410,29 @@ def _cut_clause(text: str, s: int, e: int) -> tuple[int, int]:
 
 def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> tuple[int, int] | None:
     """Span of the clause a frame reports, inside the sentence [lo, hi)."""
+    if f.clause == "nominal":
+        # the complement after "that" / "of" / "about"
+        s, e = _cut_clause(text, f.cue_end, hi)
+        if text[f.cue_end - 4 : f.cue_end] != "that":
+            m = _OBJECT_END.search(text, s, e)
+            if m is not None and m.start() > s:
+                s, e = _trim(text, s, m.start())
+        return (s, e) if len(text[s:e].split()) >= 2 else None
     men = f.mention
     assert men is not None
     if f.clause == "according":
-        if f.cue_start - lo < 3:
+        if f.cue_start - lo < 3 or text[lo : f.cue_start].split()[:1] in (["But"], ["And"]):
             # "According to X, CLAUSE"
             comma = text.find(",", men.end, hi)
-            if comma < 0 or comma - men.end > 60:
+            if comma < 0 or comma - men.end > 150:
                 return None
             s, e = _trim(text, comma + 1, hi)
+            return (s, e) if e > s else None
+        after = text.find(",", men.end, hi)
+        if after >= 0 and after - men.end < 60 and len(text[after:hi].split()) >= 4 \
+                and text[lo : f.cue_start].rstrip().endswith(","):
+            # "At the heart of it, according to X, was a decision ...": the sentence
+            s, e = _trim(text, lo, hi)
             return (s, e) if e > s else None
         # "CLAUSE, according to X"
         s, e = _trim(text, lo, f.cue_start)

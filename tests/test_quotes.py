@@ -114,6 +114,11 @@ def test_speaker_resolution(text, speaker, speaker_type):
          "person", "saying"),
         ("Senate Majority Leader Mitch McConnell, R-Ky., delivered a blunt message to Trump: “It is time to stop.”",
          "It is time to stop", "Mitch McConnell", "person", None),
+        # nominal and adjectival cues
+        ("Trump’s claim that the election is rigged was repeated.", "the election is rigged was repeated", "Trump",
+         "person", "claim"),
+        ("Smith is confident that the bill will pass the Senate.", "the bill will pass the Senate", "Smith", "person",
+         "confident"),
         # verbs of attitude: the complement is the content (PolNeAR annotates these)
         ("Still, Mr. Aftergood called the public squabble with the agencies unusual.",
          "the public squabble with the agencies unusual", "Aftergood", "person", "called"),
