@@ -1176,9 +1176,14 @@ def extract_quotes(text: str) -> list[Quote]:
 
     # 2. indirect speech: the reported clause of each clause-taking frame
     covered = [(it["start"], it["end"]) for it in items if it["kind"] == "direct"]
+    # a frame that introduces a direct quotation reports nothing else ('“...,” Kasich
+    # told a crowd in Berea, Ohio'): what follows its cue is an adjunct
+    quote_frames = {id(it["frame"]) for it in items if it["kind"] == "direct" and it["frame"] is not None}
     for k, st in enumerate(sents):
         fs = [f for f in frames_by_sent[k] if f.mention is not None or f.clause == "nominal"]
         for n, f in enumerate(fs):
+            if id(f) in quote_frames:
+                continue
             # the clause ends where the next frame's speaker starts ("A said B, but C said D")
             span = _reported_clause(text, st.start, st.end, f, lex)
             if span is not None:
