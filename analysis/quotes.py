@@ -531,8 +531,9 @@ def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
             last = k
         elif t == "-" or (tl in _CONNECT and last == k - 1 and k + 1 < len(toks) and _is_cap(toks[k + 1][0])):
             pass
-        elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and last < 0:
-            pass  # a modifier before the head ("a senior official")
+        elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and (
+                last < 0 or _is_cap(toks[k + 1][0]) or _lex_noun(_head_word(toks[k + 1][0]), lex)):
+            pass  # a modifier before the head ("a senior official", "North Korean news agency KCNA")
         else:
             break
         k += 1
@@ -1181,6 +1182,7 @@ def extract_quotes(text: str) -> list[Quote]:
     quote_frames = {id(it["frame"]) for it in items if it["kind"] == "direct" and it["frame"] is not None}
     for k, st in enumerate(sents):
         fs = [f for f in frames_by_sent[k] if f.mention is not None or f.clause == "nominal"]
+        cand_spans: list[tuple[tuple[int, int], _Frame]] = []
         for n, f in enumerate(fs):
             if id(f) in quote_frames:
                 continue
@@ -1199,9 +1201,15 @@ def extract_quotes(text: str) -> list[Quote]:
                         break
             if span is None:
                 continue
-            cs, ce = span
-            if ce - cs < 12:
+            if span[1] - span[0] < (4 if f.clause in ("object", "nominal", "that") else 12):
                 continue
+            cand_spans.append((span, f))
+        # nested attributions (output attributions do not overlap): a say/tell frame
+        # first ("Putin vows to expand ties, state media says"; "The Russian leader
+        # said X, according to KCNA"), else the outer, longer clause
+        cand_spans.sort(key=lambda sf: (not (sf[1].clause in ("bare", "listener") or text[max(0, sf[0][0] - 6) : sf[0][0]].rstrip().endswith("that")),
+                                        sf[0][0] - sf[0][1]))
+        for (cs, ce), f in cand_spans:
             if any(not (ce <= a or cs >= b) for a, b in covered):
                 # a direct quote already covers that content
                 continue
@@ -1494,6 +1502,14 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             # "Moments earlier, in his remarks, Trump said he ...": the clause follows
         if _PARTICIPLE_AFTER.match(text, rest_lo):
             return None  # "X said, holding back tears": an adjunct, not a clause
+        if f.clause == "that" and not _BARE_START.match(text, rest_lo) and not pre.endswith(",") \
+                and (text[rest_lo:hi].split(None, 1) or [""])[0].lower() not in _PREPS:
+            # "X hopes to work ...", "X reiterated those feelings": the complement
+            s, e = _cut_clause(text, rest_lo, hi)
+            m = _OBJECT_END.search(text, s, e)
+            if m is not None and m.start() > s:
+                s, e = _trim(text, s, m.start())
+            return (s, e) if len(text[s:e].split()) >= 2 else None
         if f.clause in ("bare", "listener") or f.clause == "that" and _BARE_START.match(text, rest_lo):
             # "that" verbs take a clause without "that" when a subject follows at once
             # ("X argued the probe could not ...", "X admitted it withheld ...")
