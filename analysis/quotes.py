@@ -1154,9 +1154,10 @@ def extract_quotes(text: str) -> list[Quote]:
         if frame is None and sp.close_at is not None:
             # an unlisted verb after the quote: '“...,” Hannity started.'
             m = _POST_FRAME.match(text, after)
-            if m is not None and m.group("verb") not in _PREPS:
-                men = _Mention(m.start("np"), m.end("np"), m.group("np"))
-                frame = _Frame(m.group("verb"), m.start("verb"), m.end("verb"), men, "none")
+            if m is not None:
+                np_, verb = ("np", "verb") if m.group("np") else ("np2", "verb2")
+                men = _Mention(m.start(np_), m.end(np_), m.group(np_))
+                frame = _Frame(m.group(verb), m.start(verb), m.end(verb), men, "none")
                 post_frames = [frame]
         content = text[cs:ce]
         starts_sentence = (not pre.strip() or pre.rstrip()[-1:] in ":," or (frame in pre_frames and pre.strip() and pre.rstrip()[-1:] not in "a")) and (content[:1].isupper() or content[:1].isdigit() or content[:1] in "…." )
@@ -1384,8 +1385,10 @@ _DASH_ATTRIBUTION = re.compile(
     r"(?=[ \t]*(?:[.,(]|\n|$))"
 )
 _POST_FRAME = re.compile(
-    r"[ \u00a0]*(?:,[ \u00a0]*)?(?P<np>he|she|they|we|I|(?:" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3}))"
+    r"[ \u00a0]*(?:,[ \u00a0]*)?(?:(?P<np>he|she|they|we|I|(?:" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3}))"
     r"[ \u00a0]+(?P<verb>[a-z]{3,}(?:ed|s))(?=[ \u00a0]*[.,;:!?]|[ \u00a0]+(?:as|and|while|to|in|on|at)\b)"
+    # inverted: '“...?” reacted Trump.'
+    r"|(?P<verb2>[a-z]{3,}ed)[ \u00a0]+(?P<np2>" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3})(?=[ \u00a0]*[.,;:!?]))"
 )
 _THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 
