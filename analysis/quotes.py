@@ -607,6 +607,13 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
         out.setdefault(key, []).append(f)
         taken[f.cue_start : f.cue_end] = b"\x01" * (f.cue_end - f.cue_start)
 
+    bends = sorted(b[1] for b in blocked)
+
+    def clause_lo(lo: int, pos: int) -> int:
+        """Sentence start, or the end of the last quotation before pos."""
+        k = bisect.bisect_right(bends, pos) - 1
+        return max(lo, bends[k]) if k >= 0 else lo
+
     def locate(m: re.Match):
         s = m.start()
         if s > 0 and (text[s - 1].isalnum() or text[s - 1] in "'’-_"):
@@ -648,12 +655,12 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
         if men is None and not blocked_before and clause in ("bare", "that", "listener"):
             # a subject the NP reader cannot take apart ("Organizers of the push to
             # boycott the speech said ..."): the noun phrase opening the clause
-            men = _sentence_subject(text, where[1], s, lex)
+            men = _sentence_subject(text, clause_lo(where[1], s), s, lex)
             if men is not None and men.end > s:
                 men = None
         if men is None and blocked_before and cue.endswith("ing") and text[:s].rstrip().endswith(","):
             # "X stepped up his attacks, saying ...": the participle's subject is X
-            men = _sentence_subject(text, where[1], s, lex)
+            men = _sentence_subject(text, clause_lo(where[1], s), s, lex)
             if men is not None:
                 add(where[0], _Frame(cue, s, e, men, clause))
                 continue
@@ -1285,6 +1292,10 @@ def extract_quotes(text: str) -> list[Quote]:
             cue = f.cue if f.clause != "subject" else None
         elif f is not None and f.clause == "nominal":
             cue = f.cue  # "the belief that ...": nobody named
+        elif it["kind"] == "direct" and (g := _next_sentence_frame(text, it, sents, frames_by_sent)) is not None:
+            # '“...!” Cruz said.' split into two sentences at the mark: the frame follows
+            spk = speaker_of(g)
+            cue = g.cue
         elif it["kind"] == "direct" and (dm := _DASH_ATTRIBUTION.match(text, it["end"])) is not None:
             # the convention '“...” — Bernie Sanders.' (a dash line names the speaker)
             men = _Mention(dm.start("np"), dm.end("np"), dm.group("np"))
@@ -1341,6 +1352,23 @@ def _is_speech(q: Quote) -> bool:
     return True
 
 
+def _next_sentence_frame(text: str, it: dict[str, Any], sents: list[Sentence],
+                         frames_by_sent: list[list[_Frame]]) -> _Frame | None:
+    """The frame of the sentence that starts right after a quotation, when it opens
+    with a short speaker and its cue ('“...?” Freddy Ortega said.')."""
+    nxt = it["sent_end"] + 1
+    if nxt >= len(sents) or sents[nxt].paragraph != it["para"]:
+        return None
+    if text[it["end"] : sents[nxt].start].strip(" \t\"”'’.,!?…") != "":
+        return None
+    for g in frames_by_sent[nxt]:
+        if g.mention is not None and g.clause != "according" and g.mention.end <= g.cue_start \
+                and len(_TOK.findall(text[sents[nxt].start : g.cue_start])) <= 6 \
+                and not text[g.cue_end : sents[nxt].end].strip(" .,;:!?")[:1].isupper():
+            return g
+    return None
+
+
 def _sentence_frame(frames: list[_Frame], pos: int) -> _Frame | None:
     """The frame governing a partial quote: the nearest cue before it, else after."""
     before = [f for f in frames if f.cue_start < pos and f.mention is not None]
@@ -1358,6 +1386,16 @@ def _sentence_subject(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | 
     while k < len(toks):
         t = toks[k][0]
         tl = t.lower()
+        seg_end = k
+        while seg_end < len(toks) and toks[seg_end][0] != "," and seg_end - k < 6:
+            seg_end += 1
+        opener = seg_end < len(toks) and toks[seg_end][0] == "," and any(
+            toks[x][0].lower() in _TIME_WORDS or toks[x][0].lower() in ("later", "earlier", "ago", "hours", "minutes", "days")
+            for x in range(k, seg_end))
+        if opener or (t.isupper() and len(t) > 2 and k == 0):
+            # "Hours later, X ...", "The next day, X ...", a "WASHINGTON" dateline
+            k = seg_end + 1 if opener else k + 1
+            continue
         if tl in _PREPS or tl in ("here", "there", "still", "meanwhile", "later", "earlier", "then"):
             # an opening adverbial: resume after its comma
             c = k

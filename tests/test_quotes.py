@@ -143,6 +143,12 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         # a frameless quotation: the person named as subject since the last quote
         ("Donald Trump met Hillary Clinton.\n“We win,” Clinton said.\nTrump almost seemed to agree. “It is a great country.”",
          "Donald Trump"),
+        # a frame that the sentence splitter put after the closing mark, then carried over
+        ("“We must control the border,” Clinton said.\n“We will build it!” Cruz said. “I am the son of an immigrant.”",
+         "Cruz"),
+        # a participle after an opening time adverbial; a subject after a quotation
+        ("Hours later, Donald Trump praised Adelson, telling Reuters, “He is great.”", "Donald Trump"),
+        ("“It was the worst,” the Gawker employee wrote.", "the Gawker employee"),
         # the dash-line convention
         ("“Americans are worried about the future of their kids.”\n\n- Bernie Sanders.\n\nHe is wrong.", "Bernie Sanders"),
         # a description resolved through the modifiers of an earlier mention
