@@ -549,7 +549,7 @@ def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
         elif t == "-" or (tl in _CONNECT and last == k - 1 and k + 1 < len(toks) and _is_cap(toks[k + 1][0])):
             pass
         elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and (
-                last < 0 or _is_cap(toks[k + 1][0]) or _lex_noun(_head_word(toks[k + 1][0]), lex)):
+                last < 0 or _lex_noun(_head_word(toks[k + 1][0]), lex)):
             pass  # a modifier before the head ("a senior official", "North Korean news agency KCNA")
         else:
             break
