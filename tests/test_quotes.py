@@ -320,8 +320,8 @@ def test_cli_files_and_bad_input(tmp_path):
 @pytest.mark.skipif(not (EVAL / "polnear" / "dev.jsonl").exists(), reason="../shared/eval/polnear not present")
 def test_polnear_dev_figures(tmp_path):
     """The dev figures reached (benchmarks/README.md): the issue's targets for direct
-    quotes (quotation predictions) and all attributions; speaker accuracy below its
-    target of 0.85."""
+    quotes (quotation predictions) and all attributions; speaker accuracy (0.797) below
+    its target of 0.85."""
     gold = EVAL / "polnear" / "dev.jsonl"
     pred = tmp_path / "pred.jsonl"
     subprocess.run([sys.executable, "-m", "analysis", "quotes", "--input", str(gold), "--output", str(pred)],
@@ -340,7 +340,7 @@ def test_polnear_dev_figures(tmp_path):
 
     direct_quoted, direct_all, every = score(quoted, "direct"), score(pred, "direct"), score(pred, "direct,mixed,indirect")
     assert direct_quoted["f1"] >= 0.93
-    assert direct_quoted["speaker_acc"] >= 0.76
+    assert direct_quoted["speaker_acc"] >= 0.79
     assert direct_all["f1"] >= 0.80  # indirect predictions that match no gold count against direct precision
     assert every["f1"] >= 0.68
 
