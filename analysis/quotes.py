@@ -1672,7 +1672,7 @@ def voice_shares(corpus: "Any") -> "Any":
     return pd.DataFrame(rows)
 
 
-def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0) -> "Any":
+def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0, missing_ok: bool = False) -> "Any":
     """Which quoted words in the other documents are found in a source document.
 
     Each quoted fragment (the words inside quotation marks) of every other document
@@ -1684,6 +1684,8 @@ def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0) ->
         corpus: DataFrame with ``id``, ``text`` and optionally ``outlet``.
         source_id: ``id`` of the source document (e.g. ``"dprk_mfa_2020"``).
         threshold: Minimum partial-ratio score to count as found.
+        missing_ok: Return an empty table instead of raising when the corpus does
+            not contain ``source_id``.
 
     Returns:
         DataFrame id, outlet, fragment, words, score, found (one row per fragment).
@@ -1692,6 +1694,8 @@ def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0) ->
     from rapidfuzz import fuzz
 
     if source_id not in set(corpus["id"]):
+        if missing_ok:
+            return pd.DataFrame(columns=["id", "outlet", "fragment", "words", "score", "found"])
         raise ValueError(f"source_id {source_id!r} is not a document id of the corpus")
     source = str(corpus.loc[corpus["id"] == source_id, "text"].iloc[0]).lower()
     rows = []

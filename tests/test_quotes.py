@@ -362,3 +362,5 @@ def test_carried_quotes_finds_fragments_in_the_source():
     assert df[["fragment", "found"]].values.tolist() == [["new strategic height", True], ["golden future", False]]
     with pytest.raises(ValueError, match="nope"):
         carried_quotes(corpus, source_id="nope")
+    empty = carried_quotes(corpus, source_id="nope", missing_ok=True)
+    assert empty.empty and list(empty.columns) == ["id", "outlet", "fragment", "words", "score", "found"]
