@@ -533,31 +533,34 @@ def _term_rows(documents: pd.DataFrame, *, ngram_max: int) -> tuple[pd.DataFrame
     return terms, dict(zip(d.doc_ids, d.n_words.tolist()))
 
 
-def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Sentence sentiment with voice for a partition, and the documents that failed (id -> reason).
+def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tuple[pd.DataFrame, dict[str, int], dict[str, str]]:
+    """Sentence sentiment with voice for a partition, sentences per document, and the documents that failed (id -> reason).
 
     The whole partition is scored in one call, reusing the quotes already found (the
     voice split needs them); only if that raises is each document scored alone, to
-    find and reject the one that fails.
+    find and reject the one that fails. The sentence split made for scoring also
+    gives ``n_sentences``, so the corpus reader need not split the texts a second time.
     """
-    from analysis.sentiment import score_sentences
+    from analysis.sentiment import _score
 
-    def score(frame: pd.DataFrame) -> pd.DataFrame:
-        rows = score_sentences(frame[["id", "text"]], quotes=quotes)
-        return rows.assign(group=rows["id"].map(dict(zip(frame["id"], frame["group"]))))
+    def score(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+        rows, n = _score(frame[["id", "text"]], quotes=quotes)
+        return rows.assign(group=rows["id"].map(dict(zip(frame["id"], frame["group"])))), n
 
     if documents.empty:
-        return _frame("sentences", []), {}
+        return _frame("sentences", []), {}, {}
     try:
-        return score(documents), {}
+        return *score(documents), {}
     except Exception:
-        parts, failed = [], {}
+        parts, counts, failed = [], {}, {}
         for i in range(len(documents)):
             try:
-                parts.append(score(documents.iloc[i:i + 1]))
+                rows, n = score(documents.iloc[i:i + 1])
+                parts.append(rows)
+                counts.update(n)
             except Exception as exc:
                 failed[documents["id"].iat[i]] = _error("sentiment", exc)
-        return (pd.concat(parts, ignore_index=True) if parts else _frame("sentences", [])), failed
+        return (pd.concat(parts, ignore_index=True) if parts else _frame("sentences", [])), counts, failed
 
 
 def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], *, part: int, group_by: str,
@@ -597,10 +600,11 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
                      "source": doc.get("source"), "text": doc["text"]})
     documents = pd.DataFrame(kept, columns=[*SCHEMAS["documents"].names, "text"])
     clock["sentiment"] = time.perf_counter()
-    sentences, failed = _sentence_frame(documents, quotes)
+    sentences, n_sentences, failed = _sentence_frame(documents, quotes)
     if failed:
         rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]]} for d in kept if d["id"] in failed]
         documents = documents[~documents["id"].isin(failed)].reset_index(drop=True)
+    documents["n_sentences"] = documents["id"].map(n_sentences).astype("int64")
     clock["terms"] = time.perf_counter()
     terms, words = _term_rows(documents, ngram_max=ngram_max)
     clock["tables"] = time.perf_counter()
@@ -634,7 +638,7 @@ def _read_chunks(corpus: Path, *, chunk_size: int, group_by: str) -> Iterator[tu
     """``(partition number, (documents, rejected))`` from the corpus module's streaming reader."""
     from analysis.corpus import iter_documents
 
-    for part, chunk in enumerate(iter_documents(corpus, chunk_size=chunk_size)):
+    for part, chunk in enumerate(iter_documents(corpus, chunk_size=chunk_size, count_sentences=False)):
         if part == 0 and chunk.docs and not any(group_by in d for d in chunk.docs):
             raise InputError(f"no column {group_by!r} to group by; columns: {', '.join(sorted(chunk.docs[0]))}",
                              source=str(corpus))

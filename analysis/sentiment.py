@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -89,8 +90,11 @@ def _analyzer() -> Any:
 def vader(text: str) -> dict[str, float]:
     """VADER scores of a text: ``compound`` in [-1, 1] and ``pos``/``neu``/``neg`` shares."""
     if not text or not text.strip():
-        return {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+        return dict(_NEUTRAL)
     return _analyzer().polarity_scores(text)
+
+
+_NEUTRAL = {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
 
 
 def label_of(compound: float | np.ndarray, *, threshold: float = THRESHOLD) -> Any:
@@ -217,20 +221,53 @@ def score_sentences(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]]
         offsets of the segment in ``text``), voice (own/reported/quoted), speaker (of
         quoted/reported segments), text, compound, pos, neu, neg.
     """
+    return _score(corpus, quotes=quotes, min_own_words=min_own_words)[0]
+
+
+def _voiced_runs(mask: np.ndarray) -> tuple[list[int], list[int]]:
+    """Starts and ends of the runs of characters in a voice other than own (sorted, disjoint)."""
+    d = np.diff(np.concatenate([[0], (mask[0] > 0).astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
+
+
+def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.DataFrame | None = None,
+           min_own_words: int = 3) -> tuple[pd.DataFrame, dict[Any, int]]:
+    """:func:`score_sentences`, and the number of sentences of each document (for the pipeline)."""
     outlets = corpus["outlet"] if "outlet" in corpus.columns else pd.Series(["unknown"] * len(corpus))
+    if isinstance(quotes, pd.DataFrame):  # grouped once, not filtered per document
+        quotes = {k: list(g.itertuples(index=False)) for k, g in quotes.groupby("id", sort=False)}
     rows: list[tuple] = []
+    n_sentences: dict[Any, int] = {}
+    score = _analyzer().polarity_scores
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
-        mask, speakers, attribution, cues = _voice_mask(text, _quotes_for(quotes, doc_id, text))
-        for i, s in enumerate(split_sentences(text)):
+        sents = split_sentences(text)
+        n_sentences[doc_id] = len(sents)
+        doc_quotes = _quotes_for(quotes, doc_id, text)
+        if doc_quotes:
+            mask, speakers, attribution, cues = _voice_mask(text, doc_quotes)
+            starts, ends = _voiced_runs(mask)
+        else:
+            starts = ends = []
+        for i, s in enumerate(sents):
+            # Fast path (most sentences): no quoted or reported character, one own segment,
+            # exactly what _segments returns then, without its per-sentence numpy work.
+            k = bisect_right(ends, s.start)
+            if k == len(starts) or starts[k] >= s.end:
+                seg = text[s.start:s.end]
+                sc = score(seg) if seg.strip() else _NEUTRAL
+                rows.append((doc_id, outlet, i, s.paragraph, s.start, s.end, "own", None, seg,
+                             sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
+                continue
             for voice, speaker, a, b, seg in _segments(text, s.start, s.end, mask, speakers, min_own_words,
                                                        attribution, cues):
                 sc = vader(seg)
                 rows.append((doc_id, outlet, i, s.paragraph, a, b, voice, speaker, seg,
                              sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
     df = pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
-    return df.astype({"sentence": "int64", "paragraph": "int64", "start": "int64", "end": "int64",
-                      "compound": "float64", "pos": "float64", "neu": "float64", "neg": "float64"})
+    df = df.astype({"sentence": "int64", "paragraph": "int64", "start": "int64", "end": "int64",
+                    "compound": "float64", "pos": "float64", "neu": "float64", "neg": "float64"})
+    return df, n_sentences
 
 
 # ----------------------------------------------------------------------------- bootstrap
