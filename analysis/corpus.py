@@ -431,18 +431,47 @@ def _fix_surrogates(v: Any) -> tuple[Any, bool]:
     return v, False
 
 
+_SOURCE_AT = re.compile(r"(.*):(row )?(\d+)")
+
+
 class _Builder:
-    """Cleans records into documents and keeps the state for duplicate checks."""
+    """Cleans records into documents and keeps the state for duplicate checks.
+
+    The serial part of reading is split from cleaning, so a pipeline can clean on its
+    workers: :meth:`check` (ids, empty texts; before cleaning) and :meth:`dedupe`
+    (duplicate texts; after cleaning, in corpus order) keep the state, while
+    :func:`build_document` is a pure function of one record.
+    """
 
     def __init__(self, rules_path: str | None = None, count_sentences: bool = True) -> None:
         self.rules_path = rules_path
         self.count_sentences = count_sentences
-        self.ids: dict[str, str] = {}
+        # id -> where it was first seen, packed: (prefix number, "row " or not, line) in one int
+        # for the usual "FILE:LINE" sources, so a million ids do not hold a million path strings
+        self.ids: dict[str, int | str] = {}
+        self._prefixes: dict[str, int] = {}
+        self._prefix_list: list[str] = []
         # digest of the cleaned body -> (first id, its outlet): 16 bytes a document, not the text
         self.texts: dict[bytes, tuple[str, str]] = {}
 
-    def build(self, rec: dict[str, Any], source: str, flags: list[str]) -> dict[str, Any] | dict[str, str]:
-        """Return a document dict, or a rejection dict (id, source, reason)."""
+    def _pack(self, source: str) -> int | str:
+        m = _SOURCE_AT.fullmatch(source)
+        if m is None or int(m.group(3)) >= 1 << 40:
+            return source
+        k = self._prefixes.get(m.group(1))
+        if k is None:
+            k = self._prefixes[m.group(1)] = len(self._prefix_list)
+            self._prefix_list.append(m.group(1))
+        return (k << 41) | (bool(m.group(2)) << 40) | int(m.group(3))
+
+    def _unpack(self, code: int | str) -> str:
+        if isinstance(code, str):
+            return code
+        row = "row " if code >> 40 & 1 else ""
+        return f"{self._prefix_list[code >> 41]}:{row}{code & ((1 << 40) - 1)}"
+
+    def check(self, rec: dict[str, Any], source: str) -> dict[str, str] | None:
+        """The rejection of a record that needs no cleaning to reject, else None (the id is then taken)."""
         if "_reason" in rec:
             return {"id": rec["id"], "source": source, "reason": rec["_reason"]}
         doc_id = rec.get("id")
@@ -452,48 +481,85 @@ class _Builder:
         raw = rec.get("text")
         if not isinstance(raw, str) or not raw.strip():
             return {"id": doc_id, "source": source, "reason": "empty text" if _blank(raw) else f"text is not a string ({type(raw).__name__})"}
-        if doc_id in self.ids:
-            return {"id": doc_id, "source": source, "reason": f"duplicate id (first in {self.ids[doc_id]})"}
-        title = rec.get("title")
-        c = clean_text(raw, title=None if _blank(title) else str(title), rules_path=self.rules_path)
-        if not c.text.strip():
-            self.ids[doc_id] = source
-            rules = ", ".join(sorted({r["rule"] for r in c.removed})) or "none"
-            return {"id": doc_id, "source": source, "reason": f"no body text left after cleaning (rules: {rules})"}
-        outlet = UNKNOWN_OUTLET if _blank(rec.get("outlet")) else str(rec["outlet"]).strip()
-        digest = hashlib.blake2b(c.text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        first = self.texts.get(digest)
-        flags = list(flags) + c.flags
+        first = self.ids.get(doc_id)
         if first is not None:
-            if first[1] == outlet:
-                self.ids[doc_id] = source
-                return {"id": doc_id, "source": source, "reason": f"duplicate text of {first[0]} (same outlet)"}
-            # the same copy at two outlets is syndication: a real fact for comparisons, so kept
-            flags.append(f"duplicate_text_of:{first[0]}")
-        else:
-            self.texts[digest] = (doc_id, outlet)
-        self.ids[doc_id] = source
-        # Punkt is most of the cost of a document: a pipeline that splits sentences anyway can skip it here
-        sents = segment.sentences(c.text) if self.count_sentences else None
-        doc = {
-            "id": doc_id,
-            "outlet": outlet,
-            "date": None if _blank(rec.get("date")) else str(rec["date"]).strip(),
-            "title": c.title,
-            "text": c.text,
-            "raw_text": raw,
-            "removed": c.removed,
-            "flags": flags,
-            "n_paragraphs": c.n_paragraphs,
-            "n_sentences": None if sents is None else len(sents),
-            "n_words": len(c.text.split()),
-            **{k: c.meta.get(k) for k in CAPTURED},
-            "source": source,
-        }
-        for k, v in rec.items():
-            if k not in doc and k not in ("text",):
-                doc[k] = None if _blank(v) else v
+            return {"id": doc_id, "source": source, "reason": f"duplicate id (first in {self._unpack(first)})"}
+        # every later outcome (document, or rejected after cleaning) takes the id
+        self.ids[doc_id] = self._pack(source)
+        return None
+
+    def dedupe(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """``doc`` (flagged when its text is another outlet's), or its rejection as a same-outlet copy."""
+        digest = text_digest(doc["text"])
+        first = self.texts.get(digest)
+        if first is None:
+            self.texts[digest] = (doc["id"], sys.intern(doc["outlet"]))
+            return doc
+        if first[1] == doc["outlet"]:
+            return {"id": doc["id"], "source": doc["source"], "reason": f"duplicate text of {first[0]} (same outlet)"}
+        # the same copy at two outlets is syndication: a real fact for comparisons, so kept
+        doc["flags"].append(f"duplicate_text_of:{first[0]}")
         return doc
+
+    def build(self, rec: dict[str, Any], source: str, flags: list[str]) -> dict[str, Any] | dict[str, str]:
+        """Return a document dict, or a rejection dict (id, source, reason)."""
+        rejected = self.check(rec, source)
+        if rejected is not None:
+            return rejected
+        doc = build_document(rec, source, flags, rules_path=self.rules_path, count_sentences=self.count_sentences)
+        return doc if "reason" in doc else self.dedupe(doc)
+
+
+def text_digest(text: str) -> bytes:
+    """16-byte digest of a cleaned body: what duplicate-text detection compares."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def build_document(rec: dict[str, Any], source: str, flags: list[str] | tuple[str, ...] = (), *,
+                   rules_path: str | None = None, count_sentences: bool = True) -> dict[str, Any]:
+    """Clean one record (``id`` and a non-empty ``text`` already checked) into a document.
+
+    A pure function of the record, so it can run anywhere (e.g. on a Dask worker);
+    duplicate checks need the whole corpus and are :func:`iter_documents`' job.
+
+    Args:
+        rec: The record (``id``, ``text``, optional ``title``, ``outlet``, ``date``, metadata).
+        source: Where it comes from (file and line).
+        flags: Repairs made while reading (e.g. ``invalid_utf8_replaced``).
+        rules_path: Another cleaning rules file.
+        count_sentences: Fill ``n_sentences`` (a sentence split); False leaves it None.
+
+    Returns:
+        A document dict (the :data:`COLUMNS` plus metadata), or a rejection
+        ``{"id", "source", "reason"}`` when cleaning leaves no body text.
+    """
+    doc_id, raw = str(rec["id"]).strip(), rec["text"]
+    title = rec.get("title")
+    c = clean_text(raw, title=None if _blank(title) else str(title), rules_path=rules_path)
+    if not c.text.strip():
+        rules = ", ".join(sorted({r["rule"] for r in c.removed})) or "none"
+        return {"id": doc_id, "source": source, "reason": f"no body text left after cleaning (rules: {rules})"}
+    # Punkt is most of the cost of a document: a pipeline that splits sentences anyway can skip it here
+    sents = segment.sentences(c.text) if count_sentences else None
+    doc = {
+        "id": doc_id,
+        "outlet": UNKNOWN_OUTLET if _blank(rec.get("outlet")) else str(rec["outlet"]).strip(),
+        "date": None if _blank(rec.get("date")) else str(rec["date"]).strip(),
+        "title": c.title,
+        "text": c.text,
+        "raw_text": raw,
+        "removed": c.removed,
+        "flags": list(flags) + c.flags,
+        "n_paragraphs": c.n_paragraphs,
+        "n_sentences": None if sents is None else len(sents),
+        "n_words": len(c.text.split()),
+        **{k: c.meta.get(k) for k in CAPTURED},
+        "source": source,
+    }
+    for k, v in rec.items():
+        if k not in doc and k not in ("text",):
+            doc[k] = None if _blank(v) else v
+    return doc
 
 
 def _metadata_table(path: Path) -> dict[str, dict[str, Any]]:
@@ -533,17 +599,10 @@ def _decode(data: bytes) -> tuple[str, bool]:
         return data.decode("utf-8-sig", errors="replace"), True
 
 
-def _read_folder(folder: Path, metadata: str | Path | None, chunk_size: int, b: _Builder) -> Iterator[Chunk]:
-    meta_path = _find_metadata(folder, metadata)
-    table = _metadata_table(meta_path) if meta_path else None
-    return _folder_chunks(folder, meta_path, table, chunk_size, b)
-
-
-def _folder_chunks(folder: Path, meta_path: Path | None, table: dict[str, dict[str, Any]] | None,
-                   chunk_size: int, b: _Builder) -> Iterator[Chunk]:
+def _folder_records(folder: Path, meta_path: Path | None,
+                    table: dict[str, dict[str, Any]] | None) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
     by_file: dict[str, dict[str, Any]] = {}
-    rejected: list[dict[str, str]] = []
     if table is not None:
         for row in table.values():
             name = row.get("file") or f"{row['id']}.txt"
@@ -551,8 +610,7 @@ def _folder_chunks(folder: Path, meta_path: Path | None, table: dict[str, dict[s
         present = {p.name for p in files}
         for name, row in by_file.items():
             if name not in present:
-                rejected.append({"id": row["id"], "source": str(meta_path), "reason": f"metadata row without a file: {folder / name} not found"})
-    docs: list[dict[str, Any]] = []
+                yield {"id": row["id"], "text": None, "_reason": f"metadata row without a file: {folder / name} not found"}, str(meta_path), []
     for path in files:
         data = path.read_bytes()
         row = by_file.get(path.name)
@@ -570,13 +628,7 @@ def _folder_chunks(folder: Path, meta_path: Path | None, table: dict[str, dict[s
             flags.append("invalid_utf8_replaced")
         rec = {k: v for k, v in row.items() if k != "text"}
         rec["text"] = text
-        out = b.build(rec, str(path), flags)
-        (docs if "reason" not in out else rejected).append(out)
-        if len(docs) + len(rejected) >= chunk_size:
-            yield Chunk(docs, rejected)
-            docs, rejected = [], []
-    if docs or rejected:
-        yield Chunk(docs, rejected)
+        yield rec, str(path), flags
 
 
 def _check_columns(cols: list[str], source: str) -> None:
@@ -585,18 +637,22 @@ def _check_columns(cols: list[str], source: str) -> None:
         raise InputError(f"missing column(s) {', '.join(missing)}; a corpus file needs at least 'id' and 'text' (found: {', '.join(map(str, cols)) or 'none'})", source=source)
 
 
-def _chunks_of(records: Iterator[tuple[dict[str, Any], str, list[str]]], chunk_size: int, b: _Builder,
-               table: dict[str, dict[str, Any]] | None) -> Iterator[Chunk]:
+def _with_metadata(records: Iterator[tuple[dict[str, Any], str, list[str]]],
+                   table: dict[str, dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
+    for rec, source, flags in records:
+        row = table.get(str(rec.get("id")))
+        if row is None:
+            flags = flags + ["no_metadata_row"]
+        else:
+            # the record's own values win; the table fills what it lacks
+            rec = {**{k: v for k, v in row.items() if k not in ("text", "file")}, **{k: v for k, v in rec.items() if not _blank(v) or k == "text"}}
+        yield rec, source, flags
+
+
+def _chunks_of(records: Iterator[tuple[dict[str, Any], str, list[str]]], chunk_size: int, b: _Builder) -> Iterator[Chunk]:
     docs: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = []
     for rec, source, flags in records:
-        if table is not None:
-            row = table.get(str(rec.get("id")))
-            if row is None:
-                flags = flags + ["no_metadata_row"]
-            else:
-                # the record's own values win; the table fills what it lacks
-                rec = {**{k: v for k, v in row.items() if k not in ("text", "file")}, **{k: v for k, v in rec.items() if not _blank(v) or k == "text"}}
         out = b.build(rec, source, flags)
         (docs if "reason" not in out else rejected).append(out)
         if len(docs) + len(rejected) >= chunk_size:
@@ -681,6 +737,50 @@ def _parquet_records(path: str, chunk_size: int) -> Iterator[tuple[dict[str, Any
             yield rec, f"{path}:row {row_no}", []
 
 
+def iter_records(path: str | Path | None = None, *, metadata: str | Path | None = None,
+                 chunk_size: int = 1000) -> Iterator[tuple[dict[str, Any], str, list[str]]]:
+    """The raw records of a corpus, one at a time, read but neither checked nor cleaned.
+
+    What :func:`iter_documents` is built on; a pipeline that cleans elsewhere (on Dask
+    workers) reads with this, checks with ``_Builder.check`` and cleans with
+    :func:`build_document`.
+
+    Args:
+        path, metadata: As :func:`iter_documents`.
+        chunk_size: Rows read at a time from CSV and Parquet files.
+
+    Yields:
+        ``(record, source, flags)``: the record with metadata filled in, where it comes
+        from (file and line), repairs made while reading. A record that cannot be read
+        (invalid JSON, a metadata row without a file) has a ``_reason`` key.
+
+    Raises:
+        InputError: as :func:`iter_documents`.
+    """
+    if path is None:
+        path, metadata = RAW, (metadata or METADATA)
+    p = str(path)
+    if p != "-" and not Path(p).exists():
+        raise InputError(f"not found; give a {_FORMATS}", source=p)
+    if metadata is not None and not Path(metadata).exists():
+        raise InputError("metadata table not found", source=str(metadata))
+    if p != "-" and Path(p).is_dir():
+        meta_path = _find_metadata(Path(p), metadata)
+        # read here, not in the generator: a bad table fails at the call
+        return _folder_records(Path(p), meta_path, _metadata_table(meta_path) if meta_path else None)
+    table = _metadata_table(Path(metadata)) if metadata is not None else None
+    low = p.lower()
+    if p == "-" or low.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json.gz", ".ndjson.gz")):
+        records = _jsonl_records(p)
+    elif low.endswith((".csv", ".csv.gz")):
+        records = _csv_records(p, chunk_size)
+    elif low.endswith(".parquet"):
+        records = _parquet_records(p, chunk_size)
+    else:
+        raise InputError(f"unknown format; give a {_FORMATS}", source=p)
+    return records if table is None else _with_metadata(records, table)
+
+
 def iter_documents(path: str | Path | None = None, *, chunk_size: int = 1000, metadata: str | Path | None = None,
                    rules_path: str | None = None, count_sentences: bool = True) -> Iterator[Chunk]:
     """Read, clean and check a corpus in chunks, without holding it in memory.
@@ -708,27 +808,8 @@ def iter_documents(path: str | Path | None = None, *, chunk_size: int = 1000, me
     # Not a generator itself: bad arguments fail at the call, before any output is opened.
     if chunk_size < 1:
         raise InputError(f"chunk_size must be positive, got {chunk_size}")
-    b = _Builder(rules_path, count_sentences)
-    if path is None:
-        path, metadata = RAW, (metadata or METADATA)
-    p = str(path)
-    if p != "-" and not Path(p).exists():
-        raise InputError(f"not found; give a {_FORMATS}", source=p)
-    if metadata is not None and not Path(metadata).exists():
-        raise InputError("metadata table not found", source=str(metadata))
-    if p != "-" and Path(p).is_dir():
-        return _read_folder(Path(p), metadata, chunk_size, b)
-    table = _metadata_table(Path(metadata)) if metadata is not None else None
-    low = p.lower()
-    if p == "-" or low.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json.gz", ".ndjson.gz")):
-        records = _jsonl_records(p)
-    elif low.endswith((".csv", ".csv.gz")):
-        records = _csv_records(p, chunk_size)
-    elif low.endswith(".parquet"):
-        records = _parquet_records(p, chunk_size)
-    else:
-        raise InputError(f"unknown format; give a {_FORMATS}", source=p)
-    return _chunks_of(records, chunk_size, b, table)
+    records = iter_records(path, metadata=metadata, chunk_size=chunk_size)
+    return _chunks_of(records, chunk_size, _Builder(rules_path, count_sentences))
 
 
 # ---------------------------------------------------------------------------

@@ -176,6 +176,42 @@ def test_duplicate_ids_in_jsonl(tmp_path):
     assert rej.loc[0, "source"] == f"{path}:2"
 
 
+@pytest.mark.parametrize("fmt, first", [("jsonl", "{path}:1"), ("csv", "{path}:2"), ("parquet", "{path}:row 1"),
+                                        ("folder", "{path}/a.txt")])
+def test_duplicate_ids_name_where_the_first_was_in_every_format(tmp_path, fmt, first):
+    # ids are stored packed (no source string per document); the message must still name the first place
+    recs = [{"id": "a", "text": "T\n\nFirst."}, {"id": "b", "text": "T\n\nOther."}, {"id": "a", "text": "T\n\nAgain."}]
+    if fmt == "folder":
+        path = tmp_path / "corpus"
+        path.mkdir()
+        for name, r in (("a.txt", recs[0]), ("b.txt", recs[1])):
+            (path / name).write_text(r["text"], encoding="utf-8")
+        pd.DataFrame({"id": ["a", "b", "a"], "file": ["a.txt", "b.txt", "b.txt"]}).iloc[:2].to_csv(path / "metadata.csv", index=False)
+        from analysis.corpus import _Builder
+        b = _Builder()
+        assert b.check({"id": "a", "text": "x"}, f"{path}/a.txt") is None
+        got = b.check({"id": "a", "text": "y"}, f"{path}/b.txt")["reason"]
+    else:
+        path = tmp_path / f"d.{fmt}"
+        if fmt == "jsonl":
+            path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        else:
+            df = pd.DataFrame(recs)
+            df.to_csv(path, index=False) if fmt == "csv" else df.to_parquet(path, index=False)
+        got = load_corpus(path).attrs["rejected"].loc[0, "reason"]
+    assert got == f"duplicate id (first in {first.format(path=path)})"
+
+
+def test_build_document_is_what_iter_documents_yields_for_a_record():
+    from analysis.corpus import build_document, iter_records
+
+    records = list(iter_records(FOLDER))
+    docs = [d for chunk in iter_documents(FOLDER) for d in chunk.docs]
+    built = [build_document(rec, source, flags) for rec, source, flags in records if "_reason" not in rec]
+    assert len(docs) == len(built) >= 2
+    assert docs == built
+
+
 def test_bad_lines_after_the_first_are_rejected_with_line_numbers(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_bytes(b'{"id": "1", "text": "T\\n\\nOk."}\nnot json\n[1, 2]\n{"id": "3"}\n{"id": "4", "text": "T\\n\\nCaf\xe9."}\n')
