@@ -129,6 +129,10 @@ class _Lexicon:
     definite: frozenset
     indefinite: frozenset
     first_names: dict[str, str]
+    not_heads: frozenset
+    place_heads: frozenset
+    place_prefixes: frozenset
+    demonym_suffixes: tuple
     phrase_guards: dict[str, list[str]]
     nominal_re: re.Pattern
     adjective_re: re.Pattern
@@ -212,6 +216,10 @@ def _lexicon() -> _Lexicon:
         definite=low(spk["determiners"]["definite"]),
         indefinite=low(spk["determiners"]["indefinite"]),
         first_names=first,
+        not_heads=low(spk["not_heads"]),
+        place_heads=low(spk["place_heads"]),
+        place_prefixes=low(spk["place_prefixes"]),
+        demonym_suffixes=tuple(sorted((str(x) for x in spk["demonym_suffixes"]), key=len, reverse=True)),
         phrase_guards={k: list(v) for k, v in cues["phrase_guards"].items()},
         # "his view that", "Trump’s claim that", "the belief that" (anchored at the end)
         nominal_re=re.compile(r"(?P<det>his|her|their|its|the|a|an|[A-Z][\w'’-]*['’]s?)\s+(?:[a-z-]+\s+)?(?P<noun>"
@@ -484,6 +492,13 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     low = tok.lower()
     if low in lex.pronouns:
         return _Mention(toks[i][1], toks[i][2], tok), False
+    acronym = tok.isupper() and len(tok) > 1 and not (i > 0 and toks[i - 1][0].isupper() and len(toks[i - 1][0]) > 1)
+    if low in lex.not_heads and not acronym and not (
+            i > 0 and _is_cap(toks[i - 1][0]) and toks[i - 1][0].lower() not in lex.not_heads
+            and toks[i - 1][0].lower() not in _LEADING_JUNK):
+        # "..., is believed to", "An estimated", "the main": no head noun ("IS" is an
+        # acronym, "READ MORE" a heading)
+        return None, False
     head_is_lex = _lex_noun(_head_word(tok), lex)
     if not (_is_cap(tok) or head_is_lex):
         # any other noun heads a speaker only right after a determiner or at the
@@ -493,7 +508,8 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
         before = toks[i - 1][0].lower() if i > 0 else ""
         if i == 0 or toks[i - 1][0] in ",;:":
             return _Mention(toks[i][1], toks[i][2], tok), False
-        if before in lex.definite or before in lex.indefinite:
+        if (before in lex.definite or before in lex.indefinite) and not low.endswith("ed"):
+            # a participle after a determiner is an adjective ("a repeated claim")
             return _Mention(toks[i - 1][1], toks[i][2], text[toks[i - 1][1] : toks[i][2]]), False
         return None, False
     j = i
@@ -515,17 +531,33 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
         if tl in _CONNECT and j - 2 >= 0 and _is_cap(toks[j - 2][0]) and _is_cap(toks[j][0]):
             j -= 1
             continue
+        if tl == "to" and j - 2 >= 0 and toks[j - 2][0].lower() in lex.titles and _is_cap(toks[j][0]):
+            j -= 1  # "Ambassador to South Korea Alexander Timonin": the title goes on
+            continue
         if head_is_lex and t.isalpha() and t.islower() and mods < 3 and tl not in _PREPS and tl not in lex.between:
             mods += 1
             j -= 1
             continue
         break
-    while j <= i and (toks[j][0].lower() in _LEADING_JUNK or toks[j][0] in "-" or toks[j][0].lower() in _CONNECT - {"the"}):
+    while j <= i and (toks[j][0].lower() in _LEADING_JUNK or toks[j][0] in "-" or toks[j][0].lower() in _CONNECT - {"the"}
+                      or _glued(text, toks[j][1])):
         j += 1
-    if j > i:
-        return None, False
+    if j > i or low in lex.place_heads:
+        return None, False  # "of Uiju County, he said": a place is no speaker
     s, e = toks[j][1], toks[i][2]
     return _Mention(s, e, text[s:e]), False
+
+
+def _glued(text: str, pos: int) -> bool:
+    """Whether the word at pos is glued to a URL or path ("t.co/Qx9 Smith" -> "Smith")."""
+    return pos > 0 and text[pos - 1] in "/=?&#%@_"
+
+
+def _place(chain: str, lex: _Lexicon) -> bool:
+    """Whether a capitalised chain names a place or date ("Uiju County", "Trump Tower")."""
+    words = chain.split()
+    return bool(words) and (_head_word(words[-1]) in lex.place_heads
+                            or len(words) > 1 and words[0].lower() in lex.place_prefixes)
 
 
 def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
@@ -830,6 +862,11 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
                 pos += len(w) + 1
         pieces.append((s, s + len(chain), chain))
     for s, e, chain in pieces:
+        while chain and s > 0 and (text[s - 1].isalnum() or _glued(text, s)):
+            # a capital inside a word or URL ("t.co/xAbC Smith"): the chain starts after it
+            sp = chain.find(" ")
+            chain = "" if sp < 0 else chain[sp + 1 :]
+            s = e - len(chain)
         if not chain:
             continue
         for stop in (" He ", " She ", " It ", " They ", " We ", " I "):
@@ -866,9 +903,21 @@ def _person_core_cached(name: str) -> tuple[str, ...]:
     lex = _lexicon()
     toks = [_POSS.sub("", t) for t in name.replace("\u00a0", " ").split()]
     # "Russian President Vladimir Putin": the name follows the last title word
+    while toks and (toks[0].lower() in _LEADING_JUNK or toks[0].lower() in _PREPS):
+        toks = toks[1:]  # "Now Jeff Sessions", "In Xiang": sentence adverbs and prepositions
     cut = [k for k, t in enumerate(toks) if t.lower().rstrip(".") in lex.titles or t.lower() in lex.roles]
     if cut and cut[-1] + 1 < len(toks):
         toks = toks[cut[-1] + 1 :]
+    if len(toks) >= 3 and toks[0].lower() in _PREPS:
+        # the title goes on ("Secretary of State Rex Tillerson", "Ambassador to South
+        # Korea Alexander Timonin"): the name is the last two words, or starts at a known
+        # first name
+        rest = toks[1:]
+        k = next((k for k, t in enumerate(rest[:-1]) if t.lower() in lex.first_names), max(0, len(rest) - 2))
+        toks = rest[k:]
+    if len(toks) >= 3 and toks[0][:1].isupper() and toks[0].lower() not in lex.first_names and (
+            toks[1].lower() in lex.first_names or toks[0].lower().endswith(lex.demonym_suffixes)):
+        toks = toks[1:]  # "Canadian Bruce Rockowitz": a nationality before the name
     return tuple(t for t in toks if t and t.lower().rstrip(".") not in lex.titles and t.lower() not in lex.roles
                  and t.lower() not in lex.definite and t.lower() not in lex.indefinite)
 
@@ -879,6 +928,9 @@ def text_prev_is_word(text: str, pos: int) -> bool:
     while k >= 0 and text[k] == " ":
         k -= 1
     return k >= 0 and text[k] not in ".!?\n\"“”"
+
+
+_TITLE_PREP = re.compile(r"\b([A-Za-z]+) (?:to|of|for) $")
 
 
 class _Resolver:
@@ -905,6 +957,11 @@ class _Resolver:
             lex = self.lex
             self._index = {}
             for s, _, chain in self.chains:
+                if _place(chain, lex):
+                    continue
+                m = _TITLE_PREP.search(self.text, max(0, s - 30), s)
+                if m is not None and m.group(1).lower() in lex.titles:
+                    chain = m.group() + chain  # "Ambassador to | North Macedonia Gregor Lind"
                 cc = _person_core(chain, lex)
                 if len(cc) < 2 or len(cc) > 4:
                     continue
@@ -961,6 +1018,8 @@ class _Resolver:
                 continue
             if _POSS.search(chain) and chain[-2:-1] in "'’":
                 continue  # "Trump’s campaign": the possessor is not the subject
+            if _place(chain, lex) or _glued(self.text, s):
+                continue
             typ, g, _ = _classify(chain, lex)
             if typ != "person":
                 continue
@@ -1017,6 +1076,8 @@ class _Resolver:
                     return name, m.start(), m.end(), typ
             return raw, men.start, men.end, ("anonymous" if g != "n" else "government_body")
         typ, gender, plural = _classify(raw, lex)
+        if typ == "person" and _place(raw, lex):
+            typ = "state"  # "Downing Street said": a place stands for its government
         words = raw.split()
         first = words[0].lower() if words else ""
         nominal = first in lex.definite and (words[-1].islower() or not raw[len(words[0]) :].strip()[:1].isupper())
@@ -1050,7 +1111,8 @@ class _Resolver:
             self.add(raw, men.start, men.end, typ, gender, plural)
             return raw, men.start, men.end, typ
         name = raw
-        if typ == "person" and raw[:1].isupper():
+        if typ == "person" and any(w[:1].isupper() for w in words):
+            # "press secretary Sean Spicer" -> "Sean Spicer"
             name = self.fullest(raw, men.start)
             # a later mention of a known person: reuse its entity (keeps gender)
             for ent in reversed(self.entities):

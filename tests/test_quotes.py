@@ -364,3 +364,41 @@ def test_carried_quotes_finds_fragments_in_the_source():
         carried_quotes(corpus, source_id="nope")
     empty = carried_quotes(corpus, source_id="nope", missing_ok=True)
     assert empty.empty and list(empty.columns) == ["id", "outlet", "fragment", "words", "score", "found"]
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "not_speaker"),
+    [
+        # function words, determiners and adjectives never head a speaker
+        ("Marta Ruiz, the club treasurer, is believed to have said that the books were fine.", "Marta Ruiz", "is"),
+        ("The council might fund the library, or tell residents that there is no money left.", None, "or"),
+        ("An estimated 400 volunteers said that the cleanup went well.", None, "An"),
+        ("The figures are the main concern for the board, which says the deficit will grow.", None, "the main"),
+        ("It was a repeated claim that the harbour would close.", None, "a repeated"),
+        # adverbs and nationalities before a name are not part of it
+        ("Now Oliver Brandt said the vote would be held in May.", "Oliver Brandt", "Now"),
+        ("Australian Peter Holloway says the mine will reopen next year.", "Peter Holloway", "Australian"),
+        # titles that run on with a preposition are cut whole
+        ("Secretary of Commerce Dana Whitfield said tariffs would stay.", "Dana Whitfield", "of"),
+        ("Ambassador to North Macedonia Gregor Lind told reporters that talks had stalled.", "Gregor Lind", "Macedonia"),
+        # the speaker search stops at a URL
+        ("Read it here https://t.co/Zk8PqW2xYb Whitfield also said that the plan was final.", "Whitfield", "Zk8PqW2xYb"),
+        # places are not speakers
+        ("On a ridge above the flooded fields of Marlow County, he stressed that aid must come fast.", None, "County"),
+        ("Near the banks of River Tamsin, the governor said the dam would hold.", None, "River"),
+    ],
+)
+def test_speaker_mentions_are_names_or_head_nouns(text, speaker, not_speaker):
+    qs = extract_quotes(text)
+    assert all(not_speaker not in (q.speaker or "").split() and q.speaker != not_speaker for q in qs)
+    assert all(q.speaker_type != "person" or not any(w in (q.speaker or "") for w in ("County", "River")) for q in qs)
+    if speaker is not None:
+        assert [q.speaker for q in qs] == [speaker]
+
+
+@pytest.mark.parametrize(("text", "speaker_type"), [
+    ("Downing Street said the talks would resume.", "state"),
+    ("Prime Minister Ana Costa said the talks would resume.", "person"),
+])
+def test_place_names_are_not_persons(text, speaker_type):
+    assert [q.speaker_type for q in extract_quotes(text)] == [speaker_type]
