@@ -602,6 +602,10 @@ def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
             k += 1
     if last < 0:
         return None
+    head = toks[last][0]
+    if (last <= 1 and head.lower() in lex.not_heads and not (head.isupper() and len(head) > 1)) or (
+            last + 1 < len(toks) and toks[last + 1][0] == ":" and head.isupper()):
+        return None  # "A day before ...", "The" alone, a "READ MORE:" heading
     s, e = toks[i][1], toks[last][2]
     return _Mention(s, e, text[s:e])
 
