@@ -320,7 +320,7 @@ def test_cli_files_and_bad_input(tmp_path):
 @pytest.mark.skipif(not (EVAL / "polnear" / "dev.jsonl").exists(), reason="../shared/eval/polnear not present")
 def test_polnear_dev_figures(tmp_path):
     """The dev figures reached (benchmarks/README.md): the issue's targets for direct
-    quotes (quotation predictions) and all attributions; speaker accuracy (0.797) below
+    quotes (quotation predictions) and all attributions; speaker accuracy (0.806) below
     its target of 0.85."""
     gold = EVAL / "polnear" / "dev.jsonl"
     pred = tmp_path / "pred.jsonl"
@@ -340,7 +340,7 @@ def test_polnear_dev_figures(tmp_path):
 
     direct_quoted, direct_all, every = score(quoted, "direct"), score(pred, "direct"), score(pred, "direct,mixed,indirect")
     assert direct_quoted["f1"] >= 0.93
-    assert direct_quoted["speaker_acc"] >= 0.79
+    assert direct_quoted["speaker_acc"] >= 0.80
     assert direct_all["f1"] >= 0.80  # indirect predictions that match no gold count against direct precision
     assert every["f1"] >= 0.68
 
@@ -402,3 +402,24 @@ def test_speaker_mentions_are_names_or_head_nouns(text, speaker, not_speaker):
 ])
 def test_place_names_are_not_persons(text, speaker_type):
     assert [q.speaker_type for q in extract_quotes(text)] == [speaker_type]
+
+
+@pytest.mark.parametrize(
+    ("text", "not_speaker"),
+    [
+        # "it" never refers back to an unnamed person
+        ('A committee aide declined to comment. "We have met 40 witnesses," it said.', "A committee aide"),
+        # an all-capitals dateline is no antecedent of "he"
+        ('WEST RIDGE FALLS — Pollution has doubled. "It is terrifying," he said.', "WEST RIDGE FALLS"),
+        # a time adverbial and a heading are not speakers
+        ("A day before the vote began, Ana Costa said she was not hopeful.", "A day"),
+        ("READ MORE: Officials say the bridge is safe", "READ MORE"),
+    ],
+)
+def test_pronouns_and_adverbials_do_not_pick_non_sources(text, not_speaker):
+    qs = extract_quotes(text)
+    assert qs and qs[-1].speaker != not_speaker  # the last quote is the one at issue
+
+
+def test_surname_that_is_also_a_verb_stays_a_speaker():
+    assert [q.speaker for q in extract_quotes('"We will build it," Read said.')] == ["Read"]
