@@ -490,16 +490,22 @@ class _Builder:
 
     def dedupe(self, doc: dict[str, Any]) -> dict[str, Any]:
         """``doc`` (flagged when its text is another outlet's), or its rejection as a same-outlet copy."""
-        digest = text_digest(doc["text"])
+        verdict = self.seen(doc["id"], doc["outlet"], text_digest(doc["text"]))
+        if verdict is None:
+            return doc
+        if verdict[1]:
+            return {"id": doc["id"], "source": doc["source"], "reason": f"duplicate text of {verdict[0]} (same outlet)"}
+        # the same copy at two outlets is syndication: a real fact for comparisons, so kept
+        doc["flags"].append(f"duplicate_text_of:{verdict[0]}")
+        return doc
+
+    def seen(self, doc_id: str, outlet: str, digest: bytes) -> tuple[str, bool] | None:
+        """None for a first text (then remembered), else (first id, same outlet?)."""
         first = self.texts.get(digest)
         if first is None:
-            self.texts[digest] = (doc["id"], sys.intern(doc["outlet"]))
-            return doc
-        if first[1] == doc["outlet"]:
-            return {"id": doc["id"], "source": doc["source"], "reason": f"duplicate text of {first[0]} (same outlet)"}
-        # the same copy at two outlets is syndication: a real fact for comparisons, so kept
-        doc["flags"].append(f"duplicate_text_of:{first[0]}")
-        return doc
+            self.texts[digest] = (doc_id, sys.intern(outlet))
+            return None
+        return first[0], first[1] == outlet
 
     def build(self, rec: dict[str, Any], source: str, flags: list[str]) -> dict[str, Any] | dict[str, str]:
         """Return a document dict, or a rejection dict (id, source, reason)."""

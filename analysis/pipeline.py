@@ -42,7 +42,12 @@ rather than ``dask.bag``: the corpus reader is one stream over every accepted fo
 (JSONL, gzip, CSV, Parquet, folders) which a bag would need re-implemented as
 per-format partitioned readers, and a bag built from the stream would hold the whole
 corpus in the client. Workers return tables to the client, which writes them, so a
-remote ``--scheduler`` needs no shared file system. Workers run one thread each: the
+remote ``--scheduler`` needs no shared file system. The client only reads records and checks
+ids (cheap, serial); cleaning runs in :func:`process_partition`, so workers do it
+and a resumed run never re-cleans finished partitions. The duplicate-text check
+needs corpus order: partitions are written in order, the client applies the check
+from the workers' text digests (:func:`_dedupe`) and stores each partition's first
+texts beside its marker, so a resumed run knows them without the texts. Workers run one thread each: the
 work is pure Python and holds the GIL.
 """
 
@@ -71,7 +76,7 @@ from analysis.errors import InputError
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: duplicate-text state per partition (_partitions/*.texts.parquet)
 #: Per-document tables, one Parquet file per partition in each folder.
 TABLES = ("documents", "sentences", "quotes", "terms", "rejects")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
@@ -122,6 +127,11 @@ class PartitionResult:
     part: int
     tables: dict[str, pd.DataFrame]
     counts: dict[str, int] = field(default_factory=dict)
+    #: (id, outlet, text digest, input position) of every document cleaning kept, for the
+    #: duplicate-text check, which needs the corpus order and so runs in the client.
+    texts: list[tuple[str, str, bytes, int]] = field(default_factory=list)
+    #: First occurrences of texts this partition added to the duplicate check (id, outlet, digest).
+    firsts: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- output files
@@ -160,13 +170,16 @@ def _write_partition(out: Path, result: PartitionResult) -> None:
     name = _part_name(result.part)
     for table, frame in result.tables.items():
         _write_parquet(frame, out / table / f"{name}.parquet", SCHEMAS[table])
+    firsts = pa.table({k: list(v) for k, v in zip(("id", "outlet", "digest"), zip(*result.firsts))} if result.firsts
+                      else {"id": pa.array([], _STR), "outlet": pa.array([], _STR), "digest": pa.array([], pa.binary())})
+    _atomic_replace(lambda p: pq.write_table(firsts, p), out / _MARKERS / f"{name}.texts.parquet")
     _write_json(result.counts, out / _MARKERS / f"{name}.json")
 
 
 def _finished(out: Path) -> dict[int, dict[str, int]]:
     markers = out / _MARKERS
     done = {}
-    for path in sorted(markers.glob("part-*.json")) if markers.exists() else []:
+    for path in sorted(markers.glob("part-?????.json")) if markers.exists() else []:
         done[int(path.stem.split("-")[1])] = json.loads(path.read_text(encoding="utf-8"))
     return done
 
@@ -249,7 +262,7 @@ def _cluster(scheduler: Any, workers: int | None) -> tuple[Any, Any]:
 
 
 def _run_dask(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResult], None], *, scheduler: Any,
-              workers: int | None, **options: Any) -> None:
+              workers: int | None, backlog: Callable[[], int] = lambda: 0, **options: Any) -> None:
     from distributed import as_completed
 
     client, cluster = _cluster(scheduler, workers)
@@ -262,7 +275,8 @@ def _run_dask(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResul
             [data] = client.scatter([chunk], hash=False)
             pending.add(client.submit(process_partition, data, part=part, **options,
                                       key=f"outlet-lens-partition-{part}-{os.getpid()}-{time.monotonic_ns()}"))
-            while pending.count() >= window:
+            # results waiting for an earlier partition (written in order) count as in flight
+            while pending.count() + backlog() >= window:
                 write(next(pending).result())
         for fut in pending:
             write(fut.result())
@@ -399,35 +413,47 @@ def run(
     bar = _progress(None, enabled=progress)
 
     steps: dict[str, float] = {"read": 0.0, "write": 0.0}
+    from analysis.corpus import _Builder
+
+    builder = _Builder(count_sentences=False)  # ids checked in the reader, texts in the writer
+
+    def handle(part: int, result: PartitionResult | None) -> None:
+        t = time.perf_counter()
+        if result is None:  # finished earlier: only its texts for the duplicate check
+            firsts = pq.read_table(out / _MARKERS / f"{_part_name(part)}.texts.parquet")
+            for doc_id, outlet, digest in zip(*(firsts[c].to_pylist() for c in ("id", "outlet", "digest"))):
+                builder.seen(doc_id, outlet, digest)
+            _log_partition(done[part], part, resumed=True)
+            bar.update(done[part]["documents_in"])
+        else:
+            _dedupe(result, builder)
+            _write_partition(out, result)
+            counts[result.part] = result.counts
+            _log_partition(result.counts, result.part)
+            bar.update(result.counts["documents_in"])
+        steps["write"] += time.perf_counter() - t
+
+    writer = _InOrder(handle)
 
     def chunks() -> Iterator[tuple[int, Any]]:
-        reader = _read_chunks(corpus, chunk_size=chunk_size, group_by=group_by)
+        reader = _read_chunks(corpus, chunk_size=chunk_size, group_by=group_by, builder=builder)
         while True:
             t = time.perf_counter()
             part, chunk = next(reader, (None, None))
             steps["read"] += time.perf_counter() - t
             if part is None:
                 return
-            if part in done:
-                _log_partition(done[part], part, resumed=True)
-                bar.update(done[part]["documents_in"])
-                continue
-            yield part, chunk
-
-    def write(result: PartitionResult) -> None:
-        t = time.perf_counter()
-        _write_partition(out, result)
-        steps["write"] += time.perf_counter() - t
-        counts[result.part] = result.counts
-        _log_partition(result.counts, result.part)
-        bar.update(result.counts["documents_in"])
+            writer.expect(part, finished=part in done)
+            if part not in done:  # a resumed run neither cleans nor analyses finished partitions
+                yield part, chunk
 
     try:
         options = {"group_by": group_by, "ngram_max": ngram_max}
         if engine == "local":
-            _run_local(chunks(), write, **options)
+            _run_local(chunks(), writer, **options)
         else:
-            _run_dask(chunks(), write, scheduler=scheduler, workers=workers, **options)
+            _run_dask(chunks(), writer, scheduler=scheduler, workers=workers, backlog=writer.backlog, **options)
+        assert not writer.backlog(), "partitions left unwritten"
     finally:
         bar.close()
 
@@ -563,13 +589,17 @@ def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tu
         return (pd.concat(parts, ignore_index=True) if parts else _frame("sentences", [])), counts, failed
 
 
-def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], *, part: int, group_by: str,
-                      ngram_max: int = 1) -> PartitionResult:
-    """Analyse one partition of cleaned documents; a failing document becomes a reject, never a crash.
+def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: int = 1) -> PartitionResult:
+    """Clean and analyse one partition of raw records; a failing document becomes a reject, never a crash.
+
+    Cleaning runs here (on the Dask workers, and not again for the finished partitions
+    of a resumed run); the duplicate-text check needs the corpus order and is applied
+    by the client when it writes the partition (:func:`_dedupe`).
 
     Args:
-        chunk: ``(documents, rejected)`` as the corpus reader yields them
-            (:class:`analysis.corpus.Chunk`), ``raw_text`` dropped.
+        chunk: Input records in order, each ``(record, source, flags)`` from
+            :func:`analysis.corpus.iter_records` that passed the id checks, or the
+            rejection ``{"id", "source", "reason"}`` of one that did not.
         part: Partition number (names the output files).
         group_by: Column whose value groups documents (missing -> ``"unknown"``).
         ngram_max: Longest n-gram counted (as :func:`analysis.terms.dfm`).
@@ -578,20 +608,35 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
         Tables ``documents, sentences, quotes, terms, rejects`` (:data:`SCHEMAS`) and counts,
         rows in input order.
     """
+    from analysis.corpus import build_document, text_digest
+
     t0 = time.perf_counter()
-    docs, rejected = chunk
-    rejects = [{"id": r.get("id"), "source": r.get("source"), "reason": r.get("reason")} for r in rejected]
+    # "order" keeps the reader's order of rejects: reading and cleaning first, then analysis steps
+    rejects: list[dict[str, Any]] = []
+    docs: list[dict[str, Any]] = []
+    texts: list[tuple[str, str, bytes, int]] = []
+    for k, item in enumerate(chunk):
+        if isinstance(item, tuple):
+            rec, source, flags = item
+            item = build_document(rec, source, flags, count_sentences=False)
+            if "reason" not in item:
+                docs.append(_slim(item))
+                texts.append((item["id"], item["outlet"], text_digest(item["text"]), k))
+                continue
+        rejects.append({"id": item.get("id"), "source": item.get("source"), "reason": item.get("reason"), "order": k})
+    position = {t[0]: t[3] for t in texts}
     kept: list[dict[str, Any]] = []
     quotes: dict[str, list[Any]] = {}
     quote_rows: dict[str, list[dict[str, Any]]] = {}
-    clock = {"quotes": time.perf_counter()}
+    clock = {"clean": t0, "quotes": time.perf_counter()}
     for doc in docs:
         doc_id, group = doc["id"], _group_value(doc, group_by)
         try:
             quotes[doc_id] = _quotes(doc["text"])
             quote_rows[doc_id] = _quote_rows(doc_id, group, quotes[doc_id])
         except Exception as exc:  # one bad document must not stop a million-document run
-            rejects.append({"id": doc_id, "source": doc.get("source"), "reason": _error("quotes", exc)})
+            rejects.append({"id": doc_id, "source": doc.get("source"), "reason": _error("quotes", exc),
+                            "order": _STEP * 1 + position[doc_id]})
             continue
         kept.append({"id": doc_id, "group": group, "outlet": doc.get("outlet"), "date": doc.get("date"),
                      "title": doc.get("title"), "n_paragraphs": doc.get("n_paragraphs"),
@@ -602,7 +647,8 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
     clock["sentiment"] = time.perf_counter()
     sentences, n_sentences, failed = _sentence_frame(documents, quotes)
     if failed:
-        rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]]} for d in kept if d["id"] in failed]
+        rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]], "order": _STEP * 2 + position[d["id"]]}
+                    for d in kept if d["id"] in failed]
         documents = documents[~documents["id"].isin(failed)].reset_index(drop=True)
     documents["n_sentences"] = documents["id"].map(n_sentences).astype("int64")
     clock["terms"] = time.perf_counter()
@@ -614,17 +660,89 @@ def process_partition(chunk: tuple[list[dict[str, Any]], list[dict[str, str]]], 
         "sentences": _frame("sentences", sentences),
         "quotes": _frame("quotes", [q for doc_id in documents["id"] for q in quote_rows[doc_id]]),
         "terms": _frame("terms", terms),
-        "rejects": _frame("rejects", rejects),
+        "rejects": pd.DataFrame(rejects, columns=[*SCHEMAS["rejects"].names, "order"]),
     }
-    counts = {"documents_in": len(docs) + len(rejected), "analysed": len(tables["documents"]),
-              "rejected": len(tables["rejects"]), "sentences": int(tables["documents"]["n_sentences"].sum()),
-              "segments": len(tables["sentences"]),
-              "quotes": len(tables["quotes"]), "terms": len(tables["terms"]),
-              "seconds": round(time.perf_counter() - t0, 3)}
+    counts = {"documents_in": len(chunk), **_counts(tables), "seconds": round(time.perf_counter() - t0, 3)}
     # seconds per step, for the log and the benchmark: where a partition's time goes
     ends = [*list(clock.values())[1:], time.perf_counter()]
     counts.update({f"seconds_{k}": round(e - b, 3) for (k, b), e in zip(clock.items(), ends)})
-    return PartitionResult(part=part, tables=tables, counts=counts)
+    return PartitionResult(part=part, tables=tables, counts=counts, texts=texts)
+
+
+#: Order offsets of rejects by step (reading/cleaning < quotes < sentiment), as the old serial reader had them.
+_STEP = 1 << 32
+
+
+def _counts(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    return {"analysed": len(tables["documents"]), "rejected": len(tables["rejects"]),
+            "sentences": int(tables["documents"]["n_sentences"].sum()), "segments": len(tables["sentences"]),
+            "quotes": len(tables["quotes"]), "terms": len(tables["terms"])}
+
+
+def _dedupe(result: PartitionResult, builder: Any) -> None:
+    """Apply the corpus reader's duplicate-text check to a partition, in corpus order (in place).
+
+    A copy of an earlier text at the same outlet becomes a reject (its rows leave every
+    table), a copy at another outlet is flagged ``duplicate_text_of:ID``: exactly what
+    :func:`analysis.corpus.iter_documents` does, but after cleaning on the workers.
+    """
+    tables, firsts, drop, flags = result.tables, [], {}, {}
+    sources = {}
+    for doc_id, outlet, digest, k in result.texts:
+        verdict = builder.seen(doc_id, outlet, digest)
+        if verdict is None:
+            firsts.append((doc_id, outlet, digest))
+        elif verdict[1]:
+            drop[doc_id] = (k, f"duplicate text of {verdict[0]} (same outlet)")
+        else:
+            flags[doc_id] = f"duplicate_text_of:{verdict[0]}"
+    result.firsts, result.texts = firsts, []
+    if drop or flags:
+        docs = tables["documents"]
+        sources = dict(zip(docs["id"], docs["source"]))
+        rej = tables["rejects"]
+        for doc_id in drop:  # never analysed by the serial reader: an analysis failure of a copy is moot
+            if doc_id not in sources:
+                sources[doc_id] = rej.loc[rej["id"] == doc_id, "source"].iat[0]
+        rej = rej[~rej["id"].isin(drop)]
+        new = pd.DataFrame([{"id": i, "source": sources[i], "reason": r, "order": k} for i, (k, r) in drop.items()],
+                           columns=rej.columns)
+        tables["rejects"] = pd.concat([rej, new], ignore_index=True) if len(rej) else new
+        for name in ("documents", "sentences", "quotes", "terms"):
+            tables[name] = tables[name][~tables[name]["id"].isin(drop)].reset_index(drop=True)
+        if flags:
+            docs = tables["documents"]
+            docs["flags"] = [f + [flags[i]] if i in flags else f for i, f in zip(docs["id"], docs["flags"])]
+        result.counts.update(_counts(tables))
+    rej = tables["rejects"].sort_values("order", kind="stable")
+    tables["rejects"] = _frame("rejects", rej.drop(columns="order").reset_index(drop=True))
+
+
+class _InOrder:
+    """Hands partition results to ``handle`` in partition order (Dask completes them in any order)."""
+
+    def __init__(self, handle: Callable[[int, PartitionResult | None], None]) -> None:
+        from collections import deque
+
+        self.handle, self.queue, self.ready = handle, deque(), {}
+
+    def expect(self, part: int, *, finished: bool = False) -> None:
+        self.queue.append(part)
+        if finished:
+            self.ready[part] = None
+        self._flush()
+
+    def __call__(self, result: PartitionResult) -> None:
+        self.ready[result.part] = result
+        self._flush()
+
+    def backlog(self) -> int:
+        return sum(r is not None for r in self.ready.values())
+
+    def _flush(self) -> None:
+        while self.queue and self.queue[0] in self.ready:
+            part = self.queue.popleft()
+            self.handle(part, self.ready.pop(part))
 
 
 def _slim(doc: dict[str, Any]) -> dict[str, Any]:
@@ -634,16 +752,29 @@ def _slim(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_chunks(corpus: Path, *, chunk_size: int, group_by: str) -> Iterator[tuple[int, Any]]:
-    """``(partition number, (documents, rejected))`` from the corpus module's streaming reader."""
-    from analysis.corpus import iter_documents
+def _read_chunks(corpus: Path, *, chunk_size: int, group_by: str, builder: Any) -> Iterator[tuple[int, list[Any]]]:
+    """``(partition number, records)``: raw records with the id checks done (serial, cheap), not cleaned."""
+    from analysis.corpus import COLUMNS, iter_records
 
-    for part, chunk in enumerate(iter_documents(corpus, chunk_size=chunk_size, count_sentences=False)):
-        if part == 0 and chunk.docs and not any(group_by in d for d in chunk.docs):
-            raise InputError(f"no column {group_by!r} to group by; columns: {', '.join(sorted(chunk.docs[0]))}",
-                             source=str(corpus))
-        yield part, ([_slim(d) for d in chunk.docs], list(chunk.rejected))
+    part, items = 0, []
+    for rec, source, flags in iter_records(corpus, chunk_size=chunk_size):
+        rejected = builder.check(rec, source)
+        items.append((rec, source, flags) if rejected is None else rejected)
+        if len(items) >= chunk_size:
+            yield part, _checked(items, group_by, corpus, part)
+            part, items = part + 1, []
+    if items:
+        yield part, _checked(items, group_by, corpus, part)
 
+
+def _checked(items: list[Any], group_by: str, corpus: Path, part: int) -> list[Any]:
+    from analysis.corpus import COLUMNS
+
+    records = [t[0] for t in items if isinstance(t, tuple)]
+    if part == 0 and records and group_by not in COLUMNS and not any(group_by in r for r in records):
+        columns = sorted(set(COLUMNS) | set(records[0]))
+        raise InputError(f"no column {group_by!r} to group by; columns: {', '.join(columns)}", source=str(corpus))
+    return items
 
 
 # --------------------------------------------------------------------------- reading results

@@ -277,3 +277,28 @@ def test_dask_on_a_two_worker_cluster_equals_local(tmp_path: Path) -> None:
     assert (remote.documents_in, remote.analysed, remote.partitions, remote.segments, remote.quotes) == (
         local.documents_in, local.analysed, local.partitions, local.segments, local.quotes)
     assert_same(tables(tmp_path / "dask"), tables(tmp_path / "local"))
+
+
+def test_duplicate_texts_across_partitions_are_what_the_reader_finds_also_after_a_resume(tmp_path: Path) -> None:
+    from analysis.corpus import load_corpus
+
+    records = make_records(40)
+    records.insert(25, {**records[2], "id": "copy-same"})  # a later partition than its original
+    records.insert(33, {**records[4], "id": "copy-other", "outlet": "Other Desk"})
+    corpus = write_corpus(records, tmp_path, "jsonl")
+    out = tmp_path / "out"
+    summary = pipeline.run(corpus, out, chunk_size=10)
+    reference = load_corpus(corpus)
+    docs = pd.read_parquet(out / "documents").set_index("id")
+    assert (summary.analysed, summary.rejected) == (41, 1)
+    assert sorted(docs.index) == sorted(reference["id"])
+    rejects = pd.read_parquet(out / "rejects")
+    assert rejects[["id", "reason"]].values.tolist() == [["copy-same", "duplicate text of doc-0002 (same outlet)"]]
+    assert list(docs.loc["copy-other", "flags"]) == list(reference.set_index("id").loc["copy-other", "flags"]) \
+        == ["duplicate_text_of:doc-0004"]
+    before = tables(out)
+    for part in (2, 3, 4):  # the partitions holding the copies are recomputed; the originals' are not
+        (out / "_partitions" / f"part-{part:05d}.json").unlink()
+    resumed = pipeline.run(corpus, out, chunk_size=10)
+    assert resumed.resumed_partitions == 2 and (resumed.analysed, resumed.rejected) == (41, 1)
+    assert_same(tables(out), before)
