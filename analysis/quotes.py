@@ -833,12 +833,13 @@ def _classify_cached(mention: str) -> tuple[str, str, bool]:
         g = lex.titles.get(w.rstrip(".")) or lex.roles.get(w)
         if g:
             gender = g
-    if gender == "x":
-        for w in mention.split():
-            g = lex.first_names.get(w.lower().strip(".,"))
-            if g:
-                gender = g
-                break
+    core = _person_core_cached(mention) if mention[:1].isupper() else ()
+    for w in (core[:1] if core else mention.split()) if gender != "x" else mention.split():
+        # a first name outweighs a gendered role noun ("spokesman Hope Hicks")
+        g = lex.first_names.get(w.lower().strip(".,"))
+        if g:
+            gender = g
+            break
     return "person", gender, plural
 
 

@@ -423,3 +423,13 @@ def test_pronouns_and_adverbials_do_not_pick_non_sources(text, not_speaker):
 
 def test_surname_that_is_also_a_verb_stays_a_speaker():
     assert [q.speaker for q in extract_quotes('"We will build it," Read said.')] == ["Read"]
+
+
+@pytest.mark.parametrize(("mention", "gender"), [
+    ("Party spokesman Hope Adler", "f"),  # the first name outweighs the role noun
+    ("the spokesman", "m"),
+    ("Senator Mary Reyes", "f"),
+])
+def test_mention_gender(mention, gender):
+    from analysis.quotes import _classify, _lexicon
+    assert _classify(mention, _lexicon())[1] == gender
