@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test test-fast lab bench clean
+.PHONY: help setup report test test-fast notebooks lab bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ test: setup ## Run the whole suite: package tests, then every notebook under nbv
 
 test-fast: setup ## Package tests without the slow ones
 	$(BIN)/python -m pytest -q -m "not slow and not browser" tests
+
+notebooks: setup ## Re-execute the notebooks in place on the seed corpus (the outputs nbval compares)
+	for nb in notebooks/[0-9]*.ipynb; do \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
+	    --ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.record_timing=False $$nb || exit 1; \
+	done
 
 lab: setup ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks
