@@ -555,6 +555,12 @@ def _glued(text: str, pos: int) -> bool:
 
 def _place(chain: str, lex: _Lexicon) -> bool:
     """Whether a capitalised chain names a place or date ("Uiju County", "Trump Tower")."""
+    return _place_cached(chain)
+
+
+@lru_cache(maxsize=65536)  # chains recur within and across articles
+def _place_cached(chain: str) -> bool:
+    lex = _lexicon()
     words = chain.split()
     return bool(words) and (_head_word(words[-1]) in lex.place_heads
                             or len(words) > 1 and words[0].lower() in lex.place_prefixes)
@@ -848,6 +854,9 @@ _CHAIN_STOP = _LEADING_JUNK | _PREPS | {"i", "i’m", "i'm", "i’ve", "i've", "
                                         "were", "will", "would", "can", "could", "should", "mr", "look", "yes", "no", "well"}
 
 
+_CHAIN_PRONOUN = re.compile(" (?:He|She|It|They|We|I) ")
+
+
 def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> list[tuple[int, int, str]]:
     """Capitalised-word chains outside quotations, without sentence-initial function
     words ("But Ryan" -> "Ryan", "And I" -> nothing)."""
@@ -874,10 +883,12 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
             s = e - len(chain)
         if not chain:
             continue
-        for stop in (" He ", " She ", " It ", " They ", " We ", " I "):
-            k = (chain + " ").find(stop)
-            if k >= 0:
-                chain, e = chain[:k], s + k  # "D.C. He said": the chain ends before "He"
+        if " " in chain:
+            # "D.C. He said": the chain ends before "He" (the earliest such pronoun)
+            m = _CHAIN_PRONOUN.search(chain + " ")
+            if m is not None:
+                k = m.start()
+                chain, e = chain[:k], s + k
         while True:
             sp = chain.find(" ")
             w = chain if sp < 0 else chain[:sp]
@@ -927,6 +938,21 @@ def _person_core_cached(name: str) -> tuple[str, ...]:
                  and t.lower() not in lex.definite and t.lower() not in lex.indefinite)
 
 
+@lru_cache(maxsize=65536)
+def _index_entry(chain: str) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+    """(lower-case core, core joined, distinct core tokens) of a person-like chain, or
+    None when it is no person name (a pure function of the chain, so cached)."""
+    lex = _lexicon()
+    cc = _person_core_cached(chain)
+    if len(cc) < 2 or len(cc) > 4:
+        return None
+    cl = tuple(c.lower() for c in cc)
+    if any(c in lex.gov or c in lex.states or c in lex.media for c in cl):
+        return None
+    # set order as the index was filled before (one dict key per distinct token)
+    return cl, " ".join(cc), tuple(set(cl))
+
+
 def text_prev_is_word(text: str, pos: int) -> bool:
     """Whether a capitalised word at pos is mid-sentence (not capitalised as a sentence start)."""
     k = pos - 1
@@ -961,20 +987,23 @@ class _Resolver:
         if self._index is None:
             lex = self.lex
             self._index = {}
+            text = self.text
             for s, _, chain in self.chains:
-                if _place(chain, lex):
+                if _place_cached(chain):
                     continue
-                m = _TITLE_PREP.search(self.text, max(0, s - 30), s)
-                if m is not None and m.group(1).lower() in lex.titles:
-                    chain = m.group() + chain  # "Ambassador to | North Macedonia Gregor Lind"
-                cc = _person_core(chain, lex)
-                if len(cc) < 2 or len(cc) > 4:
+                # the regex needs "to "/"of "/"for " (and a space or newline) right
+                # before s: a substring test skips it for almost every chain
+                tail = text[max(0, s - 6) : s]
+                if "to " in tail or "of " in tail or "for " in tail:
+                    m = _TITLE_PREP.search(text, max(0, s - 30), s)
+                    if m is not None and m.group(1).lower() in lex.titles:
+                        chain = m.group() + chain  # "Ambassador to | North Macedonia Gregor Lind"
+                entry = _index_entry(chain)
+                if entry is None:
                     continue
-                cl = tuple(c.lower() for c in cc)
-                if any(c in lex.gov or c in lex.states or c in lex.media for c in cl):
-                    continue
-                for tok in set(cl):
-                    self._index.setdefault(tok, []).append((s, cl, " ".join(cc)))
+                cl, full, toks = entry
+                for tok in toks:
+                    self._index.setdefault(tok, []).append((s, cl, full))
         return self._index
 
     def fullest(self, name: str, pos: int) -> str:
