@@ -21,9 +21,16 @@ unlike ``HashingVectorizer`` (stateless, but it loses the term strings a keyness
 must show and silently merges colliding terms). Parquet dictionary-encodes the
 repeated strings, so the triples stay compact on disk.
 
-Aggregation streams the Parquet files through Arrow's Acero engine (a hash
-aggregate over a dataset scan): memory grows with the number of distinct keys
-(e.g. group × term pairs), not with the number of documents.
+Aggregation is done in two steps so that its memory does not grow with the number
+of documents. When a partition is written, its *partial* per-group sums (counts,
+sums, sums of squares; distinct documents, exact since ids are unique across
+partitions) are written beside it under ``_partials/``, and ``doc_sentiment`` (one
+row per document and voice) is written as a per-document table, one file per
+partition, never materialised whole. ``aggregate`` then merges the partial sums in
+bounded batches: contiguous ranges of groups holding at most ``_MERGE_ROWS`` partial
+rows are read (row-group statistics skip the rest), summed with Arrow's ``group_by``
+and appended, in key order, to the output file. Memory is bounded by one batch (or by
+one group's partial rows when a single group exceeds the budget), not by the corpus.
 
 Resumability. A partition's files are written under hidden temporary names and
 renamed into place (atomic on POSIX), then a marker ``_partitions/part-NNNNN.json``
@@ -53,6 +60,7 @@ work is pure Python and holds the GIL.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -66,7 +74,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.acero as ac
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -76,12 +83,15 @@ from analysis.errors import InputError
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 2  # 2: duplicate-text state per partition (_partitions/*.texts.parquet)
+SCHEMA_VERSION = 3  # 3: partial sums per partition (_partials/), doc_sentiment per partition
 #: Per-document tables, one Parquet file per partition in each folder.
-TABLES = ("documents", "sentences", "quotes", "terms", "rejects")
+TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
 _IN_FLIGHT_PER_WORKER = 2
 _MARKERS = "_partitions"
+_PARTIALS = "_partials"
+#: Partial-sum rows merged at once by :func:`aggregate` (a few tens of MB in Arrow).
+_MERGE_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -160,16 +170,22 @@ def _write_json(obj: Any, path: Path) -> None:
     _atomic_replace(lambda p: p.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8"), path)
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
-    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    _atomic_replace(lambda p: pq.write_table(table, p, compression="zstd"), path)
+def _write_table(table: pa.Table, path: Path, **options: Any) -> None:
+    _atomic_replace(lambda p: pq.write_table(table, p, compression="zstd", **options), path)
 
 
 def _write_partition(out: Path, result: PartitionResult) -> None:
-    """Write every table of a partition, then its marker: the marker means "complete"."""
+    """Write every table of a partition, its partial sums, then its marker: the marker means "complete"."""
     name = _part_name(result.part)
-    for table, frame in result.tables.items():
-        _write_parquet(frame, out / table / f"{name}.parquet", SCHEMAS[table])
+    arrow = {t: pa.Table.from_pandas(f, schema=SCHEMAS[t], preserve_index=False) for t, f in result.tables.items()}
+    for table, data in arrow.items():
+        _write_table(data, out / table / f"{name}.parquet")
+    specs = _aggregate_specs()
+    _write_table(_partial(arrow, "doc_sentiment", specs["doc_sentiment"]), out / "doc_sentiment" / f"{name}.parquet")
+    for agg in AGGREGATES:
+        # sorted by group with small row groups: a merge batch reads only its groups' row groups
+        _write_table(_partial(arrow, agg, specs[agg]), out / _PARTIALS / agg / f"{name}.parquet",
+                     row_group_size=1 << 15)
     firsts = pa.table({k: list(v) for k, v in zip(("id", "outlet", "digest"), zip(*result.firsts))} if result.firsts
                       else {"id": pa.array([], _STR), "outlet": pa.array([], _STR), "digest": pa.array([], pa.binary())})
     _atomic_replace(lambda p: pq.write_table(firsts, p), out / _MARKERS / f"{name}.texts.parquet")
@@ -213,12 +229,12 @@ def _prepare(out: Path, arguments: dict[str, Any], *, restart: bool) -> dict[int
         # Never delete files this module did not write.
         raise InputError("exists, is not empty and is not a pipeline output; choose another --out", source=str(out))
     if manifest.exists():  # restart requested: discard the earlier run
-        for sub in (*TABLES, _MARKERS, "aggregates"):
+        for sub in (*TABLES, _MARKERS, _PARTIALS, "aggregates"):
             shutil.rmtree(out / sub, ignore_errors=True)
         manifest.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    for sub in (*TABLES, _MARKERS):
-        (out / sub).mkdir(exist_ok=True)
+    for sub in (*TABLES, _MARKERS, *(f"{_PARTIALS}/{a}" for a in AGGREGATES)):
+        (out / sub).mkdir(parents=True, exist_ok=True)
     _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": False}, manifest)
     return {}
 
@@ -289,28 +305,6 @@ def _run_dask(chunks: Iterable[tuple[int, Any]], write: Callable[[PartitionResul
 # --------------------------------------------------------------------------- aggregates
 
 
-def _group_by(path: Path, keys: list[str], aggregates: list[tuple[str, str, str]],
-              derived: dict[str, pc.Expression] | None = None) -> pa.Table:
-    """Stream the Parquet files under ``path`` through an Arrow hash aggregate, sorted by ``keys``.
-
-    ``aggregates`` are ``(column, function, name)`` with Arrow's hash functions
-    (``hash_sum``, ``hash_count``, ``hash_mean``...); ``derived`` adds computed
-    columns first. Memory grows with the distinct keys, not with the rows; the result
-    stays in Arrow (no pandas copy of millions of term strings).
-    """
-    derived = derived or {}
-    columns = sorted((set(keys) | {c for c, _, _ in aggregates}) - set(derived))
-    dataset = ds.dataset(path, format="parquet", schema=SCHEMAS[path.name])
-    decl = ac.Declaration.from_sequence([
-        ac.Declaration("scan", ac.ScanNodeOptions(dataset, columns=columns)),
-        ac.Declaration("project", ac.ProjectNodeOptions([pc.field(c) for c in columns] + list(derived.values()),
-                                                        columns + list(derived))),
-        ac.Declaration("aggregate", ac.AggregateNodeOptions([(c, f, None, n) for c, f, n in aggregates], keys=keys)),
-    ])
-    table = decl.to_table(use_threads=True)
-    return table.select(keys + [n for _, _, n in aggregates]).sort_by([(k, "ascending") for k in keys])
-
-
 def _polarity() -> dict[str, pc.Expression]:
     from analysis.sentiment import THRESHOLD  # VADER's +-0.05 convention, as the sentiment module applies it
 
@@ -318,8 +312,92 @@ def _polarity() -> dict[str, pc.Expression]:
     return {"positive": (c >= THRESHOLD).cast(pa.int64()), "negative": (c <= -THRESHOLD).cast(pa.int64())}
 
 
+#: Per-group aggregates made by :func:`aggregate`, each merged from per-partition partial sums.
+AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers")
+
+
+@functools.lru_cache(maxsize=1)
+def _aggregate_specs() -> dict[str, tuple[str, list[str], list[tuple[str, str, str]], dict[str, pc.Expression]]]:
+    """Name -> (source table, keys, ``(column, Arrow function, name)``, derived columns).
+
+    Every function has an exact merge by summing partials: ``count``, ``sum`` and
+    ``count_distinct`` of ``id`` (ids are unique across partitions). ``doc_sentiment``
+    (keyed by document, so complete within its partition) may use ``mean``.
+    """
+    polarity = _polarity()
+    return {
+        "groups": ("documents", ["group"], [
+            ("id", "count", "documents"), ("words", "sum", "words"), ("n_sentences", "sum", "sentences"),
+            ("n_quotes", "sum", "quotes")], {}),
+        "group_terms": ("terms", ["group", "term"], [("count", "sum", "count"), ("id", "count", "documents")], {}),
+        "group_sentiment": ("sentences", ["group", "voice"], [
+            ("compound", "count", "segments"), ("compound", "sum", "compound_sum"),
+            ("compound_sq", "sum", "compound_sumsq"), ("positive", "sum", "positive"),
+            ("negative", "sum", "negative"), ("id", "count_distinct", "documents")],
+            {"compound_sq": pc.multiply(pc.field("compound"), pc.field("compound")), **polarity}),
+        "doc_sentiment": ("sentences", ["group", "id", "voice"], [
+            ("compound", "count", "segments"), ("compound", "sum", "compound_sum"),
+            ("compound", "mean", "compound_mean"), ("positive", "sum", "positive"),
+            ("negative", "sum", "negative")], polarity),
+        "group_quotes": ("quotes", ["group", "kind"], [("start", "count", "quotes")], {}),
+        "group_speakers": ("quotes", ["group", "speaker", "speaker_type"], [
+            ("start", "count", "quotes"), ("id", "count_distinct", "documents")], {}),
+    }
+
+
+def _partial(tables: dict[str, pa.Table], name: str,
+             spec: tuple[str, list[str], list[tuple[str, str, str]], dict[str, pc.Expression]]) -> pa.Table:
+    """One aggregate over one partition's tables, sorted by its keys (``AGGREGATE_SCHEMAS[name]``)."""
+    source, keys, aggs, derived = spec
+    columns = sorted((set(keys) | {c for c, _, _ in aggs}) - set(derived))
+    # an in-memory dataset evaluates the derived expressions (compound², polarity) in one projection
+    table = ds.dataset(tables[source]).to_table(columns={**{c: pc.field(c) for c in columns}, **derived})
+    grouped = table.group_by(keys, use_threads=False).aggregate([(c, f) for c, f, _ in aggs])
+    named = pa.table({**{k: grouped[k] for k in keys}, **{n: grouped[f"{c}_{f}"] for c, f, n in aggs}})
+    return named.sort_by([(k, "ascending") for k in keys]).cast(AGGREGATE_SCHEMAS[name])
+
+
+def _group_batches(dataset: ds.Dataset, budget: int) -> list[tuple[str, str]]:
+    """Contiguous ``(first, last)`` group ranges, in Arrow's (= code point) order, of at most ``budget`` partial rows."""
+    rows: dict[str, int] = {}
+    for batch in dataset.to_batches(columns=["group"]):  # streamed: memory grows with the groups only
+        counts = pc.value_counts(batch.column(0))
+        for g, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            rows[g] = rows.get(g, 0) + n
+    batches, first, size = [], None, 0
+    for g in sorted(rows):
+        if first is not None and size + rows[g] > budget:
+            batches.append((first, last))
+            first, size = None, 0
+        first, last, size = g if first is None else first, g, size + rows[g]
+    return batches + ([(first, last)] if first is not None else [])
+
+
+def _merge(out: Path, name: str, path: Path, *, budget: int | None = None) -> None:
+    """Sum the partial tables of aggregate ``name`` batch by batch of groups into ``path``, sorted by its keys."""
+    budget = budget or _MERGE_ROWS
+    _, keys, aggs, _ = _aggregate_specs()[name]
+    schema = AGGREGATE_SCHEMAS[name]
+    dataset = ds.dataset(out / _PARTIALS / name, format="parquet", schema=schema)
+    values = [n for _, _, n in aggs]
+
+    def write(target: Path) -> None:
+        with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+            batches = _group_batches(dataset, budget)
+            if not batches:
+                writer.write_table(schema.empty_table())
+            for first, last in batches:
+                group = pc.field("group")
+                part = dataset.to_table(filter=(group >= first) & (group <= last))
+                summed = part.group_by(keys, use_threads=False).aggregate([(v, "sum") for v in values])
+                table = pa.table({**{k: summed[k] for k in keys}, **{v: summed[f"{v}_sum"] for v in values}})
+                writer.write_table(table.sort_by([(k, "ascending") for k in keys]).cast(schema))
+
+    _atomic_replace(write, path)
+
+
 def aggregate(out: str | Path) -> dict[str, Path]:
-    """(Re)compute the per-group aggregates of a finished run from its per-document Parquet.
+    """(Re)compute the per-group aggregates of a finished run from its per-partition partial sums.
 
     Args:
         out: The run's output folder.
@@ -330,30 +408,10 @@ def aggregate(out: str | Path) -> dict[str, Path]:
     out = Path(out)
     target = out / "aggregates"
     target.mkdir(exist_ok=True)
-    _POLARITY = _polarity()
-    tables = {
-        "groups": _group_by(out / "documents", ["group"], [
-            ("id", "hash_count", "documents"), ("words", "hash_sum", "words"),
-            ("n_sentences", "hash_sum", "sentences"), ("n_quotes", "hash_sum", "quotes")]),
-        "group_terms": _group_by(out / "terms", ["group", "term"], [
-            ("count", "hash_sum", "count"), ("id", "hash_count", "documents")]),
-        "group_sentiment": _group_by(out / "sentences", ["group", "voice"], [
-            ("compound", "hash_count", "segments"), ("compound", "hash_sum", "compound_sum"),
-            ("compound_sq", "hash_sum", "compound_sumsq"), ("positive", "hash_sum", "positive"),
-            ("negative", "hash_sum", "negative"), ("id", "hash_count_distinct", "documents")],
-            derived={"compound_sq": pc.multiply(pc.field("compound"), pc.field("compound")), **_POLARITY}),
-        "doc_sentiment": _group_by(out / "sentences", ["group", "id", "voice"], [
-            ("compound", "hash_count", "segments"), ("compound", "hash_sum", "compound_sum"),
-            ("compound", "hash_mean", "compound_mean"), ("positive", "hash_sum", "positive"),
-            ("negative", "hash_sum", "negative")], derived=_POLARITY),
-        "group_quotes": _group_by(out / "quotes", ["group", "kind"], [("start", "hash_count", "quotes")]),
-        "group_speakers": _group_by(out / "quotes", ["group", "speaker", "speaker_type"], [
-            ("start", "hash_count", "quotes"), ("id", "hash_count_distinct", "documents")]),
-    }
     paths = {}
-    for name, table in tables.items():
+    for name in AGGREGATES:
         paths[name] = target / f"{name}.parquet"
-        _atomic_replace(lambda p, t=table: pq.write_table(t, p, compression="zstd"), paths[name])
+        _merge(out, name, paths[name])
     return paths
 
 
@@ -506,7 +564,22 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("cue", _STR), ("paragraph", _I32), ("start", _I64), ("end", _I64), ("speaker_start", _I64),
         ("speaker_end", _I64)]),
     "terms": pa.schema([("id", _STR), ("group", _STR), ("term", _STR), ("count", _I64)]),
+    "doc_sentiment": pa.schema([
+        ("group", _STR), ("id", _STR), ("voice", _STR), ("segments", _I64), ("compound_sum", _F64),
+        ("compound_mean", _F64), ("positive", _I64), ("negative", _I64)]),
     "rejects": pa.schema([("id", _STR), ("source", _STR), ("reason", _STR)]),
+}
+#: Arrow schemas of the per-group aggregates, and of their per-partition partial sums.
+AGGREGATE_SCHEMAS: dict[str, pa.Schema] = {
+    "groups": pa.schema([("group", _STR), ("documents", _I64), ("words", _I64), ("sentences", _I64), ("quotes", _I64)]),
+    "group_terms": pa.schema([("group", _STR), ("term", _STR), ("count", _I64), ("documents", _I64)]),
+    "group_sentiment": pa.schema([
+        ("group", _STR), ("voice", _STR), ("segments", _I64), ("compound_sum", _F64), ("compound_sumsq", _F64),
+        ("positive", _I64), ("negative", _I64), ("documents", _I64)]),
+    "group_quotes": pa.schema([("group", _STR), ("kind", _STR), ("quotes", _I64)]),
+    "group_speakers": pa.schema([
+        ("group", _STR), ("speaker", _STR), ("speaker_type", _STR), ("quotes", _I64), ("documents", _I64)]),
+    "doc_sentiment": SCHEMAS["doc_sentiment"],
 }
 
 
@@ -793,8 +866,8 @@ class Results:
     out: Path
 
     def table(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
-        """A per-document table (``documents, sentences, quotes, terms, rejects``) or an
-        aggregate (``groups, group_terms, group_sentiment, doc_sentiment, group_quotes, group_speakers``)."""
+        """A per-document table (``documents, sentences, quotes, terms, doc_sentiment, rejects``) or an
+        aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers``)."""
         path = self.out / name if name in TABLES else self.out / "aggregates" / f"{name}.parquet"
         if not path.exists():
             raise InputError(f"no table {name!r} in this run", source=str(self.out))

@@ -188,7 +188,7 @@ def test_aggregates_equal_the_modules_on_the_whole_corpus(good_jsonl: Path, refe
     agg = got["aggregates/group_sentiment"]
     assert agg["segments"].tolist() == by_voice["count"].tolist()
     assert agg["compound_sum"].to_numpy() == pytest.approx(by_voice["sum"].to_numpy())
-    doc = got["aggregates/doc_sentiment"]
+    doc = got["doc_sentiment"]  # per document: one file per partition, never one table
     per_doc = sent.groupby(["group", "id", "voice"])["compound"]
     assert doc["compound_mean"].to_numpy() == pytest.approx(per_doc.mean().to_numpy())
     assert doc["segments"].tolist() == per_doc.size().tolist()
@@ -302,3 +302,28 @@ def test_duplicate_texts_across_partitions_are_what_the_reader_finds_also_after_
     resumed = pipeline.run(corpus, out, chunk_size=10)
     assert resumed.resumed_partitions == 2 and (resumed.analysed, resumed.rejected) == (41, 1)
     assert_same(tables(out), before)
+
+
+@pytest.mark.parametrize("budget, n_batches", [
+    ("one row", 3),        # every group alone (each exceeds the budget)
+    ("first two", 2),      # the two first groups together, the third alone
+    ("everything", 1),
+])
+def test_merging_partial_sums_in_batches_gives_the_same_aggregates(budget: str, n_batches: int, reference,
+                                                                   tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    import pyarrow.dataset as ds
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0].out, out)
+    shutil.rmtree(out / "aggregates")
+    # the partial sums are per partition: 4 partitions of 15 documents
+    assert len(list((out / "_partials" / "group_terms").glob("*.parquet"))) == 4
+    rows = pd.read_parquet(out / "_partials" / "group_terms", columns=["group"])["group"].value_counts().sort_index()
+    rows_budget = {"one row": 1, "first two": int(rows.iloc[0] + rows.iloc[1]), "everything": int(rows.sum())}[budget]
+    monkeypatch.setattr(pipeline, "_MERGE_ROWS", rows_budget)
+    batches = pipeline._group_batches(ds.dataset(out / "_partials" / "group_terms", format="parquet"), rows_budget)
+    assert len(batches) == n_batches and batches[0][0] == rows.index[0] and batches[-1][1] == rows.index[-1]
+    pipeline.aggregate(out)
+    assert_same(tables(out), reference[1])
