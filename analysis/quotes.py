@@ -548,9 +548,12 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     return _Mention(s, e, text[s:e]), False
 
 
+_GLUE = "/=?&#%@_"
+
+
 def _glued(text: str, pos: int) -> bool:
     """Whether the word at pos is glued to a URL or path ("t.co/Qx9 Smith" -> "Smith")."""
-    return pos > 0 and text[pos - 1] in "/=?&#%@_"
+    return pos > 0 and text[pos - 1] in _GLUE
 
 
 def _place(chain: str, lex: _Lexicon) -> bool:
@@ -857,6 +860,29 @@ _CHAIN_STOP = _LEADING_JUNK | _PREPS | {"i", "i’m", "i'm", "i’ve", "i've", "
 _CHAIN_PRONOUN = re.compile(" (?:He|She|It|They|We|I) ")
 
 
+@lru_cache(maxsize=65536)  # a pure function of the chain; chains recur
+def _chain_trim(chain: str) -> tuple[int, str]:
+    """(end offset, chain) after cutting a chain before a pronoun ("D.C. He said") and
+    dropping sentence-initial function words ("But Ryan" -> "Ryan"); the end offset is
+    relative to the chain's start, the returned chain ends there."""
+    if " " in chain:
+        # the earliest such pronoun ends the chain
+        m = _CHAIN_PRONOUN.search(chain + " ")
+        if m is not None:
+            chain = chain[: m.start()]
+    cut = len(chain)
+    while True:
+        sp = chain.find(" ")
+        w = chain if sp < 0 else chain[:sp]
+        if w.lower() not in _CHAIN_STOP:
+            break
+        if sp < 0:
+            chain = ""
+            break
+        chain = chain[sp + 1 :].lstrip()
+    return cut, chain
+
+
 def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> list[tuple[int, int, str]]:
     """Capitalised-word chains outside quotations, without sentence-initial function
     words ("But Ryan" -> "Ryan", "And I" -> nothing)."""
@@ -876,31 +902,18 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
                 pos += len(w) + 1
         pieces.append((s, s + len(chain), chain))
     for s, e, chain in pieces:
-        while chain and s > 0 and (text[s - 1].isalnum() or _glued(text, s)):
+        while chain and s > 0 and (text[s - 1].isalnum() or text[s - 1] in _GLUE):
             # a capital inside a word or URL ("t.co/xAbC Smith"): the chain starts after it
             sp = chain.find(" ")
             chain = "" if sp < 0 else chain[sp + 1 :]
             s = e - len(chain)
         if not chain:
             continue
-        if " " in chain:
-            # "D.C. He said": the chain ends before "He" (the earliest such pronoun)
-            m = _CHAIN_PRONOUN.search(chain + " ")
-            if m is not None:
-                k = m.start()
-                chain, e = chain[:k], s + k
-        while True:
-            sp = chain.find(" ")
-            w = chain if sp < 0 else chain[:sp]
-            if w.lower() not in _CHAIN_STOP:
-                break
-            if sp < 0:
-                chain = ""
-                break
-            chain = chain[sp + 1 :].lstrip()
-            s = e - len(chain)
+        cut, chain = _chain_trim(chain)
         if not chain:
             continue
+        e = s + cut
+        s = e - len(chain)
         if blocked:
             k = bisect.bisect_right(bstarts, s) - 1
             if k >= 0 and blocked[k][0] <= s < blocked[k][1]:
