@@ -966,6 +966,34 @@ def _index_entry(chain: str) -> tuple[tuple[str, ...], str, tuple[str, ...]] | N
     return cl, " ".join(cc), tuple(set(cl))
 
 
+@lru_cache(maxsize=65536)  # a pure function of the chain; chains recur
+def _chain_person_info(chain: str) -> tuple[int, str, int, str, bool, str] | None:
+    """What _Resolver._chain_person needs of a chain: (characters dropped before it,
+    chain without leading adverbs/prepositions, core length, first core token in lower
+    case, whether it can be a person, gender), or None when nothing is left."""
+    lex = _lexicon()
+    words = chain.split()
+    drop = 0
+    while words and (words[0].lower() in _LEADING_JUNK or words[0].lower() in _PREPS):
+        drop += len(words[0]) + 1
+        words = words[1:]
+    if not words:
+        return None
+    chain = " ".join(words)
+    core = _person_core_cached(chain)
+    core0 = core[0].lower() if len(core) == 1 else ""
+    ok, g = False, "x"
+    if _POSS.search(chain) and chain[-2:-1] in "'’":
+        pass  # "Trump’s campaign": the possessor is not the subject
+    elif _place_cached(chain) or chain.isupper():
+        pass  # a place, an all-capitals dateline or heading ("MIDWAY ATOLL")
+    else:
+        typ, g, _ = _classify_cached(chain)
+        low = chain.lower()
+        ok = typ == "person" and not any(w in lex.states or w in lex.gov or w in lex.media for w in low.split())
+    return drop, chain, len(core), core0, ok, g
+
+
 def text_prev_is_word(text: str, pos: int) -> bool:
     """Whether a capitalised word at pos is mid-sentence (not capitalised as a sentence start)."""
     k = pos - 1
@@ -987,6 +1015,7 @@ class _Resolver:
         self.entities: list[_Entity] = []
         self._chains: list[tuple[int, int, str]] | None = None
         self._index: dict[str, list[tuple[int, tuple[str, ...], str]]] | None = None
+        self._ctx: dict[tuple[int, int], set[str]] = {}  # context words around an entity
 
     @property
     def chains(self) -> list[tuple[int, int, str]]:
@@ -1048,30 +1077,17 @@ class _Resolver:
         for s, e, chain in reversed(self.chains[max(0, idx - 40) : idx]):
             if s <= after:
                 break
-            words = chain.split()
-            drop = 0
-            while words and (words[0].lower() in _LEADING_JUNK or words[0].lower() in _PREPS):
-                drop += len(words[0]) + 1
-                words = words[1:]
-            if not words:
+            info = _chain_person_info(chain)
+            if info is None:
                 continue
+            drop, chain, ncore, core0, ok, g = info
             if subject and drop == 0 and text_prev_is_word(self.text, s) and self.text[s - 2 : s] != ", ":
                 continue
-            chain = " ".join(words)
-            core = _person_core(chain, lex)
-            if len(core) == 1 and core[0].lower() in self.person_chains:
+            if ncore == 1 and core0 in self.person_chains:
                 pass  # "Clinton" alone, known from "Hillary Clinton"
-            elif len(core) < 2 or len(core) > 4:
+            elif ncore < 2 or ncore > 4:
                 continue
-            if _POSS.search(chain) and chain[-2:-1] in "'’":
-                continue  # "Trump’s campaign": the possessor is not the subject
-            if _place(chain, lex) or _glued(self.text, s) or chain.isupper():
-                continue  # a place, a URL tail, an all-capitals dateline or heading ("MIDWAY ATOLL")
-            typ, g, _ = _classify(chain, lex)
-            if typ != "person":
-                continue
-            low = chain.lower()
-            if any(w in lex.states or w in lex.gov or w in lex.media for w in low.split()):
+            if not ok or _glued(self.text, s):
                 continue
             full = self.fullest(chain, s)
             if g == "x":
@@ -1149,8 +1165,11 @@ class _Resolver:
             for ent in reversed(self.entities):
                 if ent.start >= men.start:
                     continue
-                ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
-                ctx_words = set(_LOWER_WORDS.findall(ctx))
+                key = (ent.start, ent.end)
+                ctx_words = self._ctx.get(key)
+                if ctx_words is None:
+                    ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
+                    ctx_words = self._ctx[key] = set(_LOWER_WORDS.findall(ctx))
                 if typ != "person" and head in ctx_words and ent.type == typ:
                     return ent.name, ent.start, ent.end, ent.type
                 if typ == "person" and ent.type == "person" and not plural and not ent.plural and head in ctx_words:
