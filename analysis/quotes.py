@@ -404,6 +404,31 @@ def _tokens(text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in _TOK_NP.finditer(text, lo, hi)]
 
 
+_SPACE = re.compile(r"\s")
+
+
+def _tokens_wider(text: str, a: int, b: int, hi: int, toks_b: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """``_tokens(text, a, hi)`` reusing ``toks_b = _tokens(text, b, hi)`` (a < b).
+
+    No token holds whitespace, so both scans try a match at the first whitespace
+    character w at or after b and agree from there on: only [a, w) is scanned again.
+    """
+    m = _SPACE.search(text, b, hi)
+    if m is None:
+        return _tokens(text, a, hi)
+    w = m.start()
+    out = []
+    for t in _TOK_NP.finditer(text, a, hi):  # endpos hi, as _tokens (look-aheads see to hi)
+        if t.start() >= w:
+            break
+        out.append((t.group(), t.start(), t.end()))
+    k = 0
+    while k < len(toks_b) and toks_b[k][1] < w:
+        k += 1
+    out.extend(toks_b[k:])
+    return out
+
+
 def _skippable(toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -> int:
     """Index of the last token before ``i`` (inclusive) that is not an adverb, auxiliary,
     time expression ("on Monday", "last week") or parenthesis ("(D-Nev.)") standing
@@ -472,14 +497,16 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     # tokenising whole sentence prefixes per cue would make long sentences quadratic
     toks = _tokens(text, max(lo, hi - 100), hi)
     i = _skippable(toks, len(toks) - 1, lex)
+    wide = False
     if i < 0 and hi - 100 > lo:
-        toks = _tokens(text, max(lo, hi - 400), hi)
+        toks = _tokens_wider(text, max(lo, hi - 400), hi - 100, hi, toks)
+        wide = True
         i = _skippable(toks, len(toks) - 1, lex)
     if i < 0:
         return None, True
     tok = toks[i][0]
-    if tok == "," and hi - 100 > lo:
-        toks = _tokens(text, max(lo, hi - 400), hi)
+    if tok == "," and hi - 100 > lo and not wide:
+        toks = _tokens_wider(text, max(lo, hi - 400), hi - 100, hi, toks)
         i = _skippable(toks, len(toks) - 1, lex)
         tok = toks[i][0]
     if tok == ",":
