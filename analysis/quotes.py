@@ -1021,6 +1021,11 @@ def _chain_person_info(chain: str) -> tuple[int, str, int, str, bool, str] | Non
     return drop, chain, len(core), core0, ok, g
 
 
+@lru_cache(maxsize=65536)  # a pure function of the chain; chains recur
+def _lower_words(chain: str) -> frozenset[str]:
+    return frozenset(_LOWER_WORDS.findall(chain.lower()))
+
+
 def text_prev_is_word(text: str, pos: int) -> bool:
     """Whether a capitalised word at pos is mid-sentence (not capitalised as a sentence start)."""
     k = pos - 1
@@ -1182,8 +1187,7 @@ class _Resolver:
                 if adj:
                     idx = bisect.bisect_left(self.chains, (men.start,))
                     for s, e, chain in reversed(self.chains[max(0, idx - 40) : idx]):
-                        low = set(_LOWER_WORDS.findall(chain.lower()))
-                        if adj <= low and len(_person_core(chain, lex)) >= 2:
+                        if adj <= _lower_words(chain) and len(_person_core(chain, lex)) >= 2:
                             typ2, g2, _ = _classify(chain, lex)
                             if typ2 == "person":
                                 name = self.fullest(chain, s)
@@ -1192,14 +1196,15 @@ class _Resolver:
             for ent in reversed(self.entities):
                 if ent.start >= men.start:
                     continue
+                # the type tests first: the context words are read only for a candidate
+                if not (ent.type == typ if typ != "person" else ent.type == "person" and not plural and not ent.plural):
+                    continue
                 key = (ent.start, ent.end)
                 ctx_words = self._ctx.get(key)
                 if ctx_words is None:
                     ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
                     ctx_words = self._ctx[key] = set(_LOWER_WORDS.findall(ctx))
-                if typ != "person" and head in ctx_words and ent.type == typ:
-                    return ent.name, ent.start, ent.end, ent.type
-                if typ == "person" and ent.type == "person" and not plural and not ent.plural and head in ctx_words:
+                if head in ctx_words:
                     return ent.name, ent.start, ent.end, ent.type
             self.add(raw, men.start, men.end, typ, gender, plural)
             return raw, men.start, men.end, typ
