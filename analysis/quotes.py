@@ -757,14 +757,30 @@ _POSSESSIVE_PRONOUN = {"his": "he", "her": "she", "their": "they", "its": "it"}
 def _nominal_anchors(text: str, lex: _Lexicon) -> list[tuple[int, str]]:
     """Positions of " that " / " of " / " about " preceded by a nominal or adjectival cue."""
     out = []
+    nouns, adjs = _anchor_suffixes()
     for word in (" that ", " of ", " about "):
         pos = text.find(word)
         while pos >= 0:
             lo = max(0, pos - 60)
-            if (word == " that " and lex.nominal_re.search(text, lo, pos)) or lex.adjective_re.search(text, lo, pos):
+            # both regexes end in "WORD\s*$": a suffix test rules out most positions
+            tail = text[lo:pos].rstrip() if nouns is not None else ""
+            if (word == " that " and (nouns is None or tail.endswith(nouns)) and lex.nominal_re.search(text, lo, pos)) \
+                    or ((adjs is None or tail.endswith(adjs)) and lex.adjective_re.search(text, lo, pos)):
                 out.append((pos, word))
             pos = text.find(word, pos + 1)
     return out
+
+
+@lru_cache(maxsize=1)
+def _anchor_suffixes() -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """Words a nominal/adjectival cue window must end with (nouns also with plural
+    "s"), or (None, None) when the data holds regex syntax and no such test is safe."""
+    nominal = _load_yaml("cues.yaml")["nominal"]
+    words = [str(w) for w in nominal["nouns"]] + [str(w) for w in nominal["adjectives"]]
+    if not all(re.fullmatch(r"[a-z]+", w) for w in words):
+        return None, None
+    nouns = tuple(str(w) for w in nominal["nouns"])
+    return nouns + tuple(n + "s" for n in nouns), tuple(str(w) for w in nominal["adjectives"])
 
 
 def _nominal_frame(text: str, pos: int, word: str, lex: _Lexicon, *, locate_pos) -> tuple[int, _Frame] | None:
