@@ -198,7 +198,7 @@ def _lexicon() -> _Lexicon:
         # verbs are matched in lower case only ("States", "Post" are names, not cues);
         # patterns start with a literal so re can skip ahead, and the word boundary
         # before a match is checked in code (a lookbehind would defeat that)
-        cue_re=re.compile("(?:" + _trie_regex(clause) + r")(?![\w'’-])"),
+        cue_re=re.compile(_trie_regex(clause) + r"(?![\w'’-])"),
         cue_clause=clause,
         according_re=re.compile(r"(?:" + _alt(_cap_variants(ph["according"])) + r")(?!\w)"),
         quoted_as_re=tuple(re.compile(p + r"(?!\w)") for p in _cap_variants(ph["quoted_as"])),
@@ -1632,12 +1632,15 @@ _LISTENER = re.compile(
     r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
 )
 _CLAUSE_BREAK = re.compile(
-    r",\s+(?:but|adding|saying|noting|calling|according)\s|;|\s[—–]\s|\s--\s"
+    # ", but", ";", a dash; written as one leading character class (a look-behind then
+    # tells which) so re skips to candidates: only the start of a match is used
+    r"[,;\s](?:(?<=,)\s+(?:but|adding|saying|noting|calling|according)\s|(?<=;)|(?<=\s)[—–]\s|(?<=\s)--\s"
     # a second verb of the same subject: "said X and suggested that ...", "said X, recalled that"
-    r"|,?\s+and\s+(?=[a-z]{3,}ed\s)|,\s+(?=[a-z]{3,}ed\s+(?:that|to)\s)"
+    r"|(?<=,)\s+and\s+(?=[a-z]{3,}ed\s)|(?<=\s)\s*and\s+(?=[a-z]{3,}ed\s)|(?<=,)\s+(?=[a-z]{3,}ed\s+(?:that|to)\s))"
 )
 _PARTICIPLE_AFTER = re.compile(r"\s*,\s*[a-z]+ing\b")
-_OBJECT_END = re.compile(r",|\s(?:by|after|before|when|while|because|as|since|and said|and then)\s")
+# one leading character class so re skips to candidates (only match starts are used)
+_OBJECT_END = re.compile(r"[,\s](?:(?<=,)|(?<=\s)(?:by|after|before|when|while|because|as|since|and said|and then)\s)")
 _BARE_START = re.compile(r"\s+(?:he|she|they|it|we|I|there|the|his|her|their|its|[A-Z][a-z]+\s+(?:[A-Z][a-z]+\s+)?(?:is|was|were|are|had|has|would|will|could|should|did|does)\b)\b")
 # a subordinate frame ("While X said A, B ..."): the reported clause ends at the comma
 _SUBORDINATE = frozenset("while although though whereas if because as when since after before".split())
