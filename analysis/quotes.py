@@ -136,6 +136,7 @@ class _Lexicon:
     phrase_guards: dict[str, list[str]]
     nominal_re: re.Pattern
     adjective_re: re.Pattern
+    anchor_suffixes: tuple  # (nouns, adjectives) the two regexes end with, or (None, None)
 
 
 def _load_yaml(name: str) -> dict:
@@ -228,6 +229,7 @@ def _lexicon() -> _Lexicon:
         adjective_re=re.compile(r"\s(?:is|was|are|were|remains?|remained|seemed|seems|appeared|appears|became|grew|be|been)"
                                 r"\s+(?:(?:not|very|so|deeply|highly|increasingly|\w+ly)\s+){0,2}(?P<adj>"
                                 + _alt(cues["nominal"]["adjectives"]) + r")\s*$"),
+        anchor_suffixes=_anchor_suffixes(cues["nominal"]),
     )
 
 
@@ -757,7 +759,7 @@ _POSSESSIVE_PRONOUN = {"his": "he", "her": "she", "their": "they", "its": "it"}
 def _nominal_anchors(text: str, lex: _Lexicon) -> list[tuple[int, str]]:
     """Positions of " that " / " of " / " about " preceded by a nominal or adjectival cue."""
     out = []
-    nouns, adjs = _anchor_suffixes()
+    nouns, adjs = lex.anchor_suffixes
     for word in (" that ", " of ", " about "):
         pos = text.find(word)
         while pos >= 0:
@@ -771,11 +773,9 @@ def _nominal_anchors(text: str, lex: _Lexicon) -> list[tuple[int, str]]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _anchor_suffixes() -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+def _anchor_suffixes(nominal: dict) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """Words a nominal/adjectival cue window must end with (nouns also with plural
     "s"), or (None, None) when the data holds regex syntax and no such test is safe."""
-    nominal = _load_yaml("cues.yaml")["nominal"]
     words = [str(w) for w in nominal["nouns"]] + [str(w) for w in nominal["adjectives"]]
     if not all(re.fullmatch(r"[a-z]+", w) for w in words):
         return None, None
