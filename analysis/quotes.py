@@ -360,7 +360,8 @@ _VERB_AFTER = re.compile(r"\s+(?:on \w+ |also |has |had |have |\w+ly )?[a-z]+(?:
 _TOK = re.compile(r"(?:[A-Z]\.){2,}|\w+(?:[-'’.]\w+)*|[^\w\s]")
 # title abbreviations keep their period ("Sen. Lindsey Graham" is one mention)
 _TITLE_ABBR = "Mr|Mrs|Ms|Messrs|Dr|Prof|Sen|Sens|Rep|Reps|Gov|Gen|Lt|Col|Maj|Capt|Cmdr|Adm|Sgt|Cpl|Pvt|Amb|Pres|Rev|Hon|Atty|Supt|Jr|Sr|St"
-_TOK_NP = re.compile(r"(?:" + _TITLE_ABBR + r")\.|(?:[A-Z]\.){2,}|[A-Z]\.(?=[ \u00a0][A-Z])|\w+(?:[-'’.]\w+)*|[^\w\s]")
+# the titles as a trie: same matches (titles hold no period, so at most one is followed by one)
+_TOK_NP = re.compile(r"(?:" + _trie_regex(_TITLE_ABBR.split("|")) + r")\.|(?:[A-Z]\.){2,}|[A-Z]\.(?=[ \u00a0][A-Z])|\w+(?:[-'’.]\w+)*|[^\w\s]")
 _POSS = re.compile(r"['’]s?$")
 _LEADING_JUNK = frozenset(
     "but and so yet meanwhile however today also then now still in on at last when while after "
