@@ -144,10 +144,9 @@ def test_summary_table_names_every_outlet(built, browser):
     assert missing == [], f"{name}: outlets missing from {SUMMARY_PAGE}"
 
 
+@pytest.mark.parametrize("built", ["hostile"], indirect=True)  # only that corpus carries markup
 def test_hostile_markup_is_shown_as_text(built, browser):
     name, _, out, _ = built
-    if name != "hostile":
-        pytest.skip("only the hostile corpus carries markup")
     text = "\n".join(_visit(browser, p)["text"] for p in _pages(out))
     assert "Alpha News <b>Wire</b>" in text
     assert 'Gamma & Co "Daily"' in text
