@@ -1630,6 +1630,8 @@ _THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 _CLAUSE_OPENERS = frozenset("he she they it we i you there this these those his her their its our".split())
 _LISTENER = re.compile(
     r"\s+(?:reporters|him|her|them|me|us|you|audiences?|supporters|voters|(?:the|a|an|his|her|their) [\w-]+(?: [\w-]+)?"
+    # any short lowercase noun phrase when "that" follows at once ("told party officials that")
+    r"|(?!that\b)[a-z][\w-]*(?: (?!that\b)[a-z][\w-]*){0,2}(?=\s+that\b)"
     r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
 )
 _CLAUSE_BREAK = re.compile(

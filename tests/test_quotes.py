@@ -51,6 +51,10 @@ CASES = [
     ("The plan will fail badly, officials said on Monday.", "The plan will fail badly", "indirect", "officials", "said"),
     ("Kim claims that the friendship was sealed in the war.", "the friendship was sealed in the war", "indirect", "Kim", "claims"),
     ("Smith told reporters that the vote was rigged.", "the vote was rigged", "indirect", "Smith", "told"),
+    # any short lowercase listener directly followed by "that"
+    ("Kim Jong Un told officials that the talks failed.", "the talks failed", "indirect", "Kim Jong Un", "told"),
+    ("Kim Jong Un told party officials that the talks failed.", "the talks failed", "indirect", "Kim Jong Un", "told"),
+    ("Kim Jong Un told state media that the talks failed.", "the talks failed", "indirect", "Kim Jong Un", "told"),
 ]
 
 
