@@ -120,6 +120,7 @@ class _Lexicon:
     between: frozenset
     titles: dict[str, str | None]
     roles: dict[str, str | None]
+    kin_roles: frozenset
     anonymous: frozenset
     gov: frozenset
     media: frozenset
@@ -208,6 +209,7 @@ def _lexicon() -> _Lexicon:
         between=low(cues["between"]),
         titles={str(k).lower().rstrip("."): v for k, v in spk["titles"].items()},
         roles={str(k).lower(): v for k, v in spk["roles"].items()},
+        kin_roles=low(spk["kin_roles"]),
         anonymous=low(spk["anonymous"]),
         gov=low(spk["government_heads"]),
         media=low(spk["media"]),
@@ -385,6 +387,13 @@ def _is_cap(tok: str) -> bool:
 
 def _head_word(tok: str) -> str:
     return _POSS.sub("", tok.lower())
+
+
+def _gov_word(word: str, lex: _Lexicon) -> bool:
+    """Whether a word (as written) heads an official body's name; a two-letter head is
+    an acronym only in capitals ("UN", not the Korean name syllable in "Kim Jong Un")."""
+    w = _head_word(word)
+    return w in lex.gov and (len(w) > 2 or word.isupper())
 
 
 def _lex_noun(word: str, lex: _Lexicon) -> bool:
@@ -873,7 +882,7 @@ def _classify_cached(mention: str) -> tuple[str, str, bool]:
         return "state", "n", False
     if head in lex.documents or stripped in lex.documents:
         return "document", "n", False
-    if head in lex.gov or stripped in lex.gov or (len(words) > 1 and " ".join(words[-2:]) in lex.gov):
+    if _gov_word(_POSS.sub("", last), lex) or stripped in lex.gov or (len(words) > 1 and " ".join(words[-2:]) in lex.gov):
         return "government_body", "n", plural
     if head in lex.media:
         return "media", "n", False
@@ -978,7 +987,9 @@ def _person_core_cached(name: str) -> tuple[str, ...]:
     # "Russian President Vladimir Putin": the name follows the last title word
     while toks and (toks[0].lower() in _LEADING_JUNK or toks[0].lower() in _PREPS):
         toks = toks[1:]  # "Now Jeff Sessions", "In Xiang": sentence adverbs and prepositions
-    cut = [k for k, t in enumerate(toks) if t.lower().rstrip(".") in lex.titles or t.lower() in lex.roles]
+    # a capitalised family role inside a name is a name part ("Choe Son Hui")
+    cut = [k for k, t in enumerate(toks) if t.lower().rstrip(".") in lex.titles
+           or t.lower() in lex.roles and not (k > 0 and t[:1].isupper() and t.lower() in lex.kin_roles)]
     if cut and cut[-1] + 1 < len(toks):
         toks = toks[cut[-1] + 1 :]
     if len(toks) >= 3 and toks[0].lower() in _PREPS:
@@ -991,7 +1002,8 @@ def _person_core_cached(name: str) -> tuple[str, ...]:
     if len(toks) >= 3 and toks[0][:1].isupper() and toks[0].lower() not in lex.first_names and (
             toks[1].lower() in lex.first_names or toks[0].lower().endswith(lex.demonym_suffixes)):
         toks = toks[1:]  # "Canadian Bruce Rockowitz": a nationality before the name
-    return tuple(t for t in toks if t and t.lower().rstrip(".") not in lex.titles and t.lower() not in lex.roles
+    return tuple(t for k, t in enumerate(toks) if t and t.lower().rstrip(".") not in lex.titles
+                 and (t.lower() not in lex.roles or k > 0 and t[:1].isupper() and t.lower() in lex.kin_roles)
                  and t.lower() not in lex.definite and t.lower() not in lex.indefinite)
 
 
@@ -1004,7 +1016,7 @@ def _index_entry(chain: str) -> tuple[tuple[str, ...], str, tuple[str, ...]] | N
     if len(cc) < 2 or len(cc) > 4:
         return None
     cl = tuple(c.lower() for c in cc)
-    if any(c in lex.gov or c in lex.states or c in lex.media for c in cl):
+    if any(_gov_word(o, lex) or c in lex.states or c in lex.media for c, o in zip(cl, cc)):
         return None
     # set order as the index was filled before (one dict key per distinct token)
     return cl, " ".join(cc), tuple(set(cl))
@@ -1034,7 +1046,8 @@ def _chain_person_info(chain: str) -> tuple[int, str, int, str, bool, str] | Non
     else:
         typ, g, _ = _classify_cached(chain)
         low = chain.lower()
-        ok = typ == "person" and not any(w in lex.states or w in lex.gov or w in lex.media for w in low.split())
+        ok = typ == "person" and not any(w in lex.states or _gov_word(o, lex) or w in lex.media
+                                         for w, o in zip(low.split(), chain.split()))
     return drop, chain, len(core), core0, ok, g
 
 

@@ -107,6 +107,11 @@ def test_speaker_resolution(text, speaker, speaker_type):
          "Joe Kasper", "person", "told"),
         ("Joe Madison, a talk radio host considered one of the most influential, recalled that the mood changed.",
          "the mood changed", "Joe Madison", "person", "recalled"),
+        # three-part Korean names: "Son" is no family role, "Un" no "UN"
+        ("Choe Son Hui, North Korea's foreign minister, said the alliance was unbreakable.",
+         "the alliance was unbreakable", "Choe Son Hui", "person", "said"),
+        ("Kim Jong Un, the North's leader, said the talks failed.", "the talks failed", "Kim Jong Un", "person", "said"),
+        ("“Sanctions must go,” the UN said.", "Sanctions must go", "the UN", "government_body", "said"),
         ("Priebus later Thursday told Fox News: “Both men are meeting next week.”", "Both men are meeting next week",
          "Priebus", "person", "told"),
         ("“We will win,” said Sen. Lindsey Graham, R-S.C.", "We will win", "Lindsey Graham", "person", "said"),
