@@ -488,6 +488,7 @@ def _subject_segment(text: str, toks: list[tuple[str, int, int]], i: int, lex: _
             a = n + 1
     if len(segs) < 2:
         return None
+    fallback = None
     for a, b in segs:
         while a < b and toks[a][0].lower() in _LEADING_JUNK and toks[a][0].lower() not in _PREPS:
             a += 1
@@ -496,7 +497,15 @@ def _subject_segment(text: str, toks: list[tuple[str, int, int]], i: int, lex: _
         m, _ = _np_back(text, toks[a][1], toks[b - 1][2], lex)
         if m is not None and m.end == toks[b - 1][2] and m.start <= toks[min(a + 1, b - 1)][1]:
             return m
-    return None
+        p = next((p for p in range(a + 1, b) if toks[p][0] in ("of", "for", "at")), None)
+        if p is not None and fallback is None:
+            # "A spokesperson for the State Department, who ..., said": the head noun
+            # phrase with its "for"/"of"/"at" complement, when no segment is a plain noun
+            # phrase ("The minister of the economy, Ildefonso Guajardo, argues")
+            m, _ = _np_back(text, toks[a][1], toks[p - 1][2], lex)
+            if m is not None and m.end == toks[p - 1][2] and m.start <= toks[min(a + 1, p - 1)][1]:
+                fallback = _Mention(m.start, toks[b - 1][2], text[m.start : toks[b - 1][2]])
+    return fallback
 
 
 def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | None, bool]:

@@ -51,6 +51,8 @@ CASES = [
     ("The plan will fail badly, officials said on Monday.", "The plan will fail badly", "indirect", "officials", "said"),
     ("Kim claims that the friendship was sealed in the war.", "the friendship was sealed in the war", "indirect", "Kim", "claims"),
     ("Smith told reporters that the vote was rigged.", "the vote was rigged", "indirect", "Smith", "told"),
+    ("A spokesperson for the State Department, who spoke on condition of anonymity, said the sanctions would stay.",
+     "the sanctions would stay", "indirect", "A spokesperson for the State Department", "said"),
     # any short lowercase listener directly followed by "that"
     ("Kim Jong Un told officials that the talks failed.", "the talks failed", "indirect", "Kim Jong Un", "told"),
     ("Kim Jong Un told party officials that the talks failed.", "the talks failed", "indirect", "Kim Jong Un", "told"),
@@ -107,6 +109,12 @@ def test_speaker_resolution(text, speaker, speaker_type):
          "Joe Kasper", "person", "told"),
         ("Joe Madison, a talk radio host considered one of the most influential, recalled that the mood changed.",
          "the mood changed", "Joe Madison", "person", "recalled"),
+        # a head noun with its complement before a relative clause is the subject, not
+        # the reported clause
+        ("A spokesperson for the State Department, who spoke on condition of anonymity, said the sanctions would stay.",
+         "the sanctions would stay", "A spokesperson for the State Department", "government_body", "said"),
+        ("Officials at the ministry, who declined to be named, said the talks would resume.",
+         "the talks would resume", "Officials at the ministry", "government_body", "said"),
         # three-part Korean names: "Son" is no family role, "Un" no "UN"
         ("Choe Son Hui, North Korea's foreign minister, said the alliance was unbreakable.",
          "the alliance was unbreakable", "Choe Son Hui", "person", "said"),
