@@ -1245,6 +1245,18 @@ class _Resolver:
                     ctx_words = self._ctx[key] = set(_LOWER_WORDS.findall(ctx))
                 if head in ctx_words:
                     return ent.name, ent.start, ent.end, ent.type
+            if typ == "person" and not plural and (head in lex.roles or head in lex.titles) \
+                    and any(w.endswith(lex.demonym_suffixes) for w in content - {head}):
+                # "Putin thanked Kim. “...,” the Russian leader said.": no earlier mention
+                # carries its words, so the latest single person named as a source
+                for ent in reversed(self.entities):
+                    if ent.start >= men.start or ent.type != "person" or ent.plural or not ent.name[:1].isupper():
+                        continue
+                    if men.start - ent.start > 300:
+                        break
+                    if gender in ("m", "f") and ent.gender in ("m", "f") and ent.gender != gender:
+                        continue
+                    return ent.name, ent.start, ent.end, ent.type
             self.add(raw, men.start, men.end, typ, gender, plural)
             return raw, men.start, men.end, typ
         name = raw

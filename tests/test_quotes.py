@@ -171,6 +171,9 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         # a description resolved through the modifiers of an earlier mention
         ("Russian President Vladimir Putin wrote to Kim. The Russian leader said closer ties would help both countries.",
          "Vladimir Putin"),
+        # no earlier mention carries the description's words: the latest person source
+        ('Putin thanked Kim for his support. "This is a great day," the Russian leader said.', "Putin"),
+        ("Kim Jong Un said the talks failed. “We are ready,” the North Korean leader said.", "Kim Jong Un"),
     ],
 )
 def test_pronoun_and_description_resolution(text, speaker):
