@@ -15,6 +15,7 @@ means interactive unless a report build set ``OUTLET_LENS_STATIC`` (see
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,21 @@ ALL = "(all)"
 
 def _interactive(flag: bool | None) -> bool:
     return (not report.is_static()) if flag is None else bool(flag)
+
+
+def _live(controls: Sequence[Any], render: Callable[..., report.SafeHTML]) -> Any:
+    """Controls above an HTML pane that shows ``render(*control values)``, redrawn on change."""
+    import ipywidgets as w
+
+    out = w.HTML()
+
+    def update(_: Any = None) -> None:
+        out.value = render(*(c.value for c in controls)).html
+
+    for c in controls:
+        c.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox(list(controls)), out])
 
 
 def _choices(values: pd.Series) -> list[str]:
@@ -65,19 +81,10 @@ def quote_browser(quotes: pd.DataFrame, *, group_col: str = "outlet", interactiv
         return _quote_view(filter_quotes(quotes, group_col=group_col), group_col, max_rows)
     import ipywidgets as w
 
-    dd = {name: w.Dropdown(options=_choices(quotes[col]), description=name)
-          for name, col in (("group", group_col), ("speaker", "speaker"), ("kind", "kind"))}
-    out = w.HTML()
-
-    def update(_: Any = None) -> None:
-        q = filter_quotes(quotes, group=dd["group"].value, speaker=dd["speaker"].value,
-                          kind=dd["kind"].value, group_col=group_col)
-        out.value = _quote_view(q, group_col, max_rows).html
-
-    for d in dd.values():
-        d.observe(update, names="value")
-    update()
-    return w.VBox([w.HBox(list(dd.values())), out])
+    controls = [w.Dropdown(options=_choices(quotes[col]), description=name)
+                for name, col in (("group", group_col), ("speaker", "speaker"), ("kind", "kind"))]
+    return _live(controls, lambda group, speaker, kind: _quote_view(
+        filter_quotes(quotes, group=group, speaker=speaker, kind=kind, group_col=group_col), group_col, max_rows))
 
 
 def _kwic_view(corpus: pd.DataFrame, term: str, window: int, group_by: str, max_rows: int) -> report.SafeHTML:
@@ -108,17 +115,9 @@ def kwic_explorer(corpus: pd.DataFrame, *, term: str = "", window: int = 8, grou
         return _kwic_view(corpus, term, window, group_by, max_rows)
     import ipywidgets as w
 
-    box = w.Text(value=term, description="term", continuous_update=False)
-    win = w.IntSlider(value=window, min=2, max=30, description="window")
-    out = w.HTML()
-
-    def update(_: Any = None) -> None:
-        out.value = _kwic_view(corpus, box.value, win.value, group_by, max_rows).html
-
-    box.observe(update, names="value")
-    win.observe(update, names="value")
-    update()
-    return w.VBox([w.HBox([box, win]), out])
+    controls = [w.Text(value=term, description="term", continuous_update=False),
+                w.IntSlider(value=window, min=2, max=30, description="window")]
+    return _live(controls, lambda t, win: _kwic_view(corpus, t, win, group_by, max_rows))
 
 
 def _vocab_view(corpus: pd.DataFrame, a: str, b: str, group_by: str, top: int) -> report.SafeHTML:
@@ -155,14 +154,5 @@ def vocabulary_comparison(corpus: pd.DataFrame, *, a: str | None = None, b: str 
         return _vocab_view(corpus, a, b, group_by, top)
     import ipywidgets as w
 
-    da = w.Dropdown(options=groups, value=a, description="A")
-    db = w.Dropdown(options=groups, value=b, description="B")
-    out = w.HTML()
-
-    def update(_: Any = None) -> None:
-        out.value = _vocab_view(corpus, da.value, db.value, group_by, top).html
-
-    da.observe(update, names="value")
-    db.observe(update, names="value")
-    update()
-    return w.VBox([w.HBox([da, db]), out])
+    controls = [w.Dropdown(options=groups, value=a, description="A"), w.Dropdown(options=groups, value=b, description="B")]
+    return _live(controls, lambda ga, gb: _vocab_view(corpus, ga, gb, group_by, top))

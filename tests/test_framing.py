@@ -333,6 +333,25 @@ def test_widgets_are_live_only_outside_report_builds(monkeypatch):
     assert "<td>q</td>" in live.children[1].value
 
 
+
+def test_live_widgets_redraw_when_a_control_changes(seeds, monkeypatch):
+    from analysis import report, widgets
+
+    monkeypatch.delenv(report.STATIC_ENV, raising=False)
+    k = widgets.kwic_explorer(seeds, term="hostile forces", interactive=True)
+    term_box, pane = k.children[0].children[0], k.children[1]
+    assert "occurrence(s) of &#x27;hostile forces&#x27;" in pane.value or "of 'hostile forces'" in pane.value
+    term_box.value = "Wonsan"
+    assert "Wonsan" in pane.value and "hostile forces" not in pane.value
+    v = widgets.vocabulary_comparison(seeds, a="UPI", b="Yonhap", interactive=True, top=3)
+    v.children[0].children[1].value = "MENAFN"
+    assert "UPI vs MENAFN" in v.children[1].value
+    q = pd.DataFrame({"id": ["d", "d"], "start": [0, 9], "group": ["A", "A"], "speaker": ["X", "Y"],
+                      "kind": ["direct", "indirect"], "quote": ["first", "second"]})
+    b = widgets.quote_browser(q, group_col="group", interactive=True)
+    b.children[0].children[2].value = "indirect"
+    assert "second" in b.children[1].value and "first" not in b.children[1].value
+
 def test_static_kwic_and_vocabulary(seeds):
     from analysis import widgets
 
