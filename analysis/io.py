@@ -26,7 +26,14 @@ def _open_text(path: str | Path) -> IO[str]:
 
 
 def read_jsonl(path: str | Path, *, required: tuple[str, ...] = ("id", "text")) -> Iterator[dict[str, Any]]:
-    """Yield one dict per non-blank line of a JSON-lines file.
+    """Yield one dict per non-blank line of a JSON-lines file (see :func:`read_jsonl_numbered`)."""
+    return (rec for _, rec in read_jsonl_numbered(path, required=required))
+
+
+def read_jsonl_numbered(path: str | Path, *, required: tuple[str, ...] = ("id", "text")) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, record)`` for each non-blank line of a JSON-lines file.
+
+    The line number (1-based, blank lines counted) lets later checks name the line.
 
     Args:
         path: File path, ``.gz`` allowed, or ``-`` for stdin.
@@ -63,7 +70,7 @@ def read_jsonl(path: str | Path, *, required: tuple[str, ...] = ("id", "text")) 
                 rec["id"] = str(rec["id"])
             if "text" in required and not isinstance(rec.get("text"), str):
                 raise InputError("field 'text' must be a string", source=name, where=lineno)
-            yield rec
+            yield lineno, rec
     finally:
         if fh is not sys.stdin:
             fh.close()

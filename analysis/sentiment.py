@@ -797,11 +797,11 @@ def extremes(sentences: pd.DataFrame, *, by: str = "outlet", n: int = 1) -> pd.D
 
 
 def _check_record(rec: dict[str, Any], n: int, source: str) -> tuple[int, int] | None:
-    """Validate one CLI record; return the target offsets or None."""
+    """Validate one CLI record found on line ``n``; return the target offsets or None."""
     rid = rec.get("id")
     text = rec["text"]
     if not text.strip():
-        raise InputError(f"record {n} (id {rid!r}): empty text", source=source, where=n)
+        raise InputError(f"id {rid!r}: empty text", source=source, where=n)
     has = [k for k in ("target", "target_start", "target_end") if rec.get(k) is not None]
     if not has:
         return None
@@ -809,18 +809,18 @@ def _check_record(rec: dict[str, Any], n: int, source: str) -> tuple[int, int] |
     s, e = rec.get("target_start"), rec.get("target_end")
     if s is None and e is None:
         if not isinstance(target, str) or not target or target not in text:
-            raise InputError(f"record {n} (id {rid!r}): target {target!r} not found in text; give "
+            raise InputError(f"id {rid!r}: target {target!r} not found in text; give "
                              "target_start/target_end", source=source, where=n)
         s = text.index(target)
         return s, s + len(target)
     if not (isinstance(s, int) and isinstance(e, int)) or isinstance(s, bool) or isinstance(e, bool):
-        raise InputError(f"record {n} (id {rid!r}): target_start and target_end must both be integers",
+        raise InputError(f"id {rid!r}: target_start and target_end must both be integers",
                          source=source, where=n)
     if not 0 <= s < e <= len(text):
-        raise InputError(f"record {n} (id {rid!r}): target offsets [{s}, {e}) out of range for a text of "
+        raise InputError(f"id {rid!r}: target offsets [{s}, {e}) out of range for a text of "
                          f"{len(text)} characters", source=source, where=n)
     if target is not None and text[s:e] != target:
-        raise InputError(f"record {n} (id {rid!r}): text[{s}:{e}] is {text[s:e]!r}, not the target {target!r}",
+        raise InputError(f"id {rid!r}: text[{s}:{e}] is {text[s:e]!r}, not the target {target!r}",
                          source=source, where=n)
     return s, e
 
@@ -847,10 +847,10 @@ def cli_sentiment(args: Any) -> int:
     sentiment toward the target, else VADER's sentiment of the text. All input is
     checked before anything is written, so a bad line never leaves a partial file.
     """
-    from analysis.io import read_jsonl, write_jsonl
+    from analysis.io import read_jsonl_numbered, write_jsonl
 
     source = "<stdin>" if str(args.input) == "-" else str(args.input)
-    batch = [(rec, _check_record(rec, n, source)) for n, rec in enumerate(read_jsonl(args.input), start=1)]
+    batch = [(rec, _check_record(rec, n, source)) for n, rec in read_jsonl_numbered(args.input)]
     results: list[dict[str, Any]] = []
     for lo in range(0, len(batch), 2000):
         results += _cli_batch(batch[lo:lo + 2000])

@@ -25,7 +25,7 @@ from typing import Any
 
 from analysis.config import EVAL
 from analysis.errors import InputError
-from analysis.io import read_jsonl
+from analysis.io import read_jsonl_numbered
 from analysis.sentiment import DEFAULT_PARAMS, MODEL_PATH, TargetModel
 
 FIELDS = ("id", "sentence", "target_start", "target_end", "polarity")
@@ -36,12 +36,12 @@ CITATION = ("Hamborg, F. & Donnay, K. (2021). NewsMTSC: A Dataset for (Multi-)Ta
 def load_labelled(path: str | Path) -> tuple[list[str], list[int], list[int], list[int], list[str]]:
     """Sentences, offsets, polarities and ids of a NewsMTSC-format file (checked line by line)."""
     texts, starts, ends, labels, ids = [], [], [], [], []
-    for n, rec in enumerate(read_jsonl(path, required=FIELDS), start=1):
+    for n, rec in read_jsonl_numbered(path, required=FIELDS):
         s, e, y, t = rec["target_start"], rec["target_end"], rec["polarity"], rec["sentence"]
         if not isinstance(t, str) or not (isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(t)):
-            raise InputError(f"record {n}: bad sentence or target offsets", source=str(path), where=n)
+            raise InputError(f"bad sentence or target offsets", source=str(path), where=n)
         if y not in (-1, 0, 1):
-            raise InputError(f"record {n}: polarity must be -1, 0 or 1", source=str(path), where=n)
+            raise InputError(f"polarity must be -1, 0 or 1", source=str(path), where=n)
         texts.append(t), starts.append(s), ends.append(e), labels.append(int(y)), ids.append(rec["id"])
     if len(set(labels)) < 3:
         raise InputError("training data needs examples of all three polarities", source=str(path))

@@ -317,3 +317,8 @@ def test_cli_bad_input(tmp_path, line, message):
 def test_cli_invalid_json_names_line(tmp_path):
     r, _ = _cli(tmp_path, ['{"id": "a", "text": "ok"}', "{not json"], raw=True)
     assert r.returncode == 2 and "in.jsonl:2" in r.stderr
+
+
+def test_cli_error_names_the_file_line_past_blank_lines(tmp_path):
+    r, out = _cli(tmp_path, ['{"id": "a", "text": "ok"}', "", '{"id": "e", "text": "  "}'], raw=True)
+    assert r.returncode == 2 and "in.jsonl:3" in r.stderr and "empty text" in r.stderr and out == []
