@@ -1394,6 +1394,12 @@ def extract_quotes(text: str) -> list[Quote]:
                 men = _Mention(m.start(np_), m.end(np_), m.group(np_))
                 frame = _Frame(m.group(verb), m.start(verb), m.end(verb), men, "none")
                 post_frames = [frame]
+        if frame is None and (dm := _DASH_ATTRIBUTION.match(text, ce)) is not None:
+            # the convention '“...” — Bernie Sanders' (a dash, or the quotation dash
+            # U+2015, names the speaker after the quote)
+            men = _Mention(dm.start("np"), dm.end("np"), dm.group("np"))
+            frame = _Frame("", men.start, men.start, men, "subject")
+            post_frames = [frame]
         content = text[cs:ce]
         starts_sentence = (not pre.strip() or pre.rstrip()[-1:] in ":," or (frame in pre_frames and pre.strip() and pre.rstrip()[-1:] not in "a")) and (content[:1].isupper() or content[:1].isdigit() or content[:1] in "…." )
         ends_sentence = (not post.strip() or post.lstrip()[:1] in ",.?!" or frame in post_frames) and (
@@ -1507,10 +1513,6 @@ def extract_quotes(text: str) -> list[Quote]:
             # '“...!” Cruz said.' split into two sentences at the mark: the frame follows
             spk = speaker_of(g)
             cue = g.cue
-        elif it["kind"] == "direct" and (dm := _DASH_ATTRIBUTION.match(text, it["end"])) is not None:
-            # the convention '“...” — Bernie Sanders.' (a dash line names the speaker)
-            men = _Mention(dm.start("np"), dm.end("np"), dm.group("np"))
-            spk = resolver.resolve(men)
         elif it["kind"] == "direct" and not (prev is not None and prev.speaker and prev.paragraph == it["para"]) \
                 and (ent := resolver._chain_person(
                 it["start"], "x", subject=True,
@@ -1647,7 +1649,7 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
 
 
 _DASH_ATTRIBUTION = re.compile(
-    r"[.,!?]?[\"”'’]?[ \t]*(?:\n\s*)?[—–-]{1,2}[ \u00a0]*(?P<np>" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3})"
+    r"[.,!?]?[\"”'’]?[ \t]*(?:\n\s*)?(?:[—–-]{1,2}|―)[ \u00a0]*(?P<np>" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3})"
     r"(?=[ \t]*(?:[.,(]|\n|$))"
 )
 _POST_FRAME = re.compile(

@@ -180,6 +180,23 @@ def test_pronoun_and_description_resolution(text, speaker):
     assert extract_quotes(text)[-1].speaker == speaker
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # reader comments signed with the quotation dash (U+2015), an em dash or a hyphen
+        "“We need better schools for our kids.” ― Maria Gomez\n“Prices keep going up every year.” ― Tom Reyes",
+        "“We need better schools for our kids.”― Maria Gomez\n“Prices keep going up every year.”― Tom Reyes.",
+        "“We need better schools for our kids.” — Maria Gomez\n\n“Prices keep going up every year.”\n\n- Tom Reyes",
+    ],
+)
+def test_dash_signed_quotes(text):
+    qs = extract_quotes(text)
+    assert [(q.text, q.kind, q.speaker, q.cue) for q in qs] == [
+        ("We need better schools for our kids", "direct", "Maria Gomez", None),
+        ("Prices keep going up every year", "direct", "Tom Reyes", None),
+    ]
+
+
 def test_multi_paragraph_quote_continues_at_next_opening_mark():
     text = "The ministry said the accord is a “historic document of great weight.\n\n“It ensures peace and security,” the ministry said.\n\nOther news."
     qs = extract_quotes(text)
