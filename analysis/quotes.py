@@ -126,6 +126,7 @@ class _Lexicon:
     media: frozenset
     documents: frozenset
     states: frozenset
+    places: frozenset
     pronouns: dict[str, dict]
     definite: frozenset
     indefinite: frozenset
@@ -216,6 +217,7 @@ def _lexicon() -> _Lexicon:
         media=low(spk["media"]),
         documents=low(spk["documents"]),
         states=low(spk["states"]),
+        places=low(spk["places"]),
         pronouns={str(k).lower(): v for k, v in spk["pronouns"].items()},
         definite=low(spk["determiners"]["definite"]),
         indefinite=low(spk["determiners"]["indefinite"]),
@@ -1051,14 +1053,49 @@ def _chain_person_info(chain: str) -> tuple[int, str, int, str, bool, str] | Non
     ok, g = False, "x"
     if _POSS.search(chain) and chain[-2:-1] in "'’":
         pass  # "Trump’s campaign": the possessor is not the subject
-    elif _place_cached(chain) or chain.isupper():
+    elif _place_cached(chain) or chain.isupper() or _named_place(chain, lex):
         pass  # a place, an all-capitals dateline or heading ("MIDWAY ATOLL")
+    elif words[0].isupper() and len(words[0]) > 2 or words[-1].lower() in _TIME_WORDS or words[-1].lower() in _MONTHS:
+        pass  # a photo credit ("POOL New"), a place and a date ("West Palm Beach Tuesday")
     else:
         typ, g, _ = _classify_cached(chain)
         low = chain.lower()
         ok = typ == "person" and not any(w in lex.states or _gov_word(o, lex) or w in lex.media
                                          for w, o in zip(low.split(), chain.split()))
     return drop, chain, len(core), core0, ok, g
+
+
+_AGE = re.compile(r"\d+-year-old$")
+# agent-noun endings of person nouns missing from the role list ("questioner", "reader")
+_AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ess", "ee", "ant")
+
+
+@lru_cache(maxsize=65536)  # a pure function of the name; names recur
+def _person_like(name: str) -> bool:
+    """Whether a person-typed mention can stand for a person: a capitalised name, or a
+    description headed by a role noun or title ("the senator", "the 46-year-old")."""
+    lex = _lexicon()
+    words = name.split()
+    while words and words[0].lower() in lex.definite | lex.indefinite:
+        words = words[1:]
+    if not words:
+        return False
+    if any(w[:1].isupper() for w in words):
+        return True
+    head = _head_word(words[-1])
+    sg = head[:-1] if head.endswith("s") else head
+    return head in lex.roles or sg in lex.roles or head in lex.titles or head in lex.anonymous \
+        or head in lex.pronouns or bool(_AGE.search(head)) or sg.endswith(_AGENT_SUFFIXES)
+
+
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
+
+
+def _named_place(chain: str, lex: _Lexicon) -> bool:
+    """Whether a chain is a listed place or ends with one ("Louisville, Kentucky" no;
+    "Ted Cruz South Carolina", a run-on chain, yes)."""
+    words = chain.lower().split()
+    return any(" ".join(words[k:]) in lex.places for k in range(max(0, len(words) - 3), len(words)))
 
 
 @lru_cache(maxsize=65536)  # a pure function of the chain; chains recur
@@ -1185,6 +1222,8 @@ class _Resolver:
                     continue  # "it" is no person, nor "a committee aide"/"officials"
                 if g in ("m", "f") and (ent.type != "person" or ent.plural or ent.gender in ("m", "f") and ent.gender != g):
                     continue
+                if g != "n" and not pl and ent.type == "person" and not _person_like(ent.name):
+                    continue  # "the fireworks", "a new influx": a misread subject is no antecedent
                 if pl and not (ent.plural or ent.type in ("government_body", "state", "anonymous", "media")):
                     continue
                 if not pl and ent.plural:

@@ -174,6 +174,17 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         # no earlier mention carries the description's words: the latest person source
         ('Putin thanked Kim for his support. "This is a great day," the Russian leader said.', "Putin"),
         ("Kim Jong Un said the talks failed. “We are ready,” the North Korean leader said.", "Kim Jong Un"),
+        # a misread subject that names no person is no antecedent of "he"/"she"
+        ("Mayor Ann Cole opened the fair. Every year, a new wave of families finds its way to the town. "
+         "“We welcome them,” she said.", "Ann Cole"),
+        ("Governor Bill Hale spoke to the crowd. The crowd chanted his name. “We will build the road,” he said.",
+         "Bill Hale"),
+        # a role noun outside the list still names a person
+        ("Rep. Jane Moss joined the panel. One questioner asked about the budget. “You are right,” he said.",
+         "questioner"),
+        # a place with a weekday, or a US state, is no person
+        ("Senator Tom Reed spoke first.\nAt a rally in Manchester, New Hampshire Tuesday, he said, “We will win this state.”",
+         "Tom Reed"),
     ],
 )
 def test_pronoun_and_description_resolution(text, speaker):
