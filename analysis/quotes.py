@@ -139,6 +139,7 @@ class _Lexicon:
     nominal_re: re.Pattern
     adjective_re: re.Pattern
     anchor_suffixes: tuple  # (nouns, adjectives) the two regexes end with, or (None, None)
+    post_frame_re: re.Pattern
 
 
 def _load_yaml(name: str) -> dict:
@@ -235,6 +236,7 @@ def _lexicon() -> _Lexicon:
                                 r"\s+(?:(?:not|very|so|deeply|highly|increasingly|\w+ly)\s+){0,2}(?P<adj>"
                                 + _alt(cues["nominal"]["adjectives"]) + r")\s*$"),
         anchor_suffixes=_anchor_suffixes(cues["nominal"]),
+        post_frame_re=_post_frame_re([str(v) for v in cues["after_quote"]]),
     )
 
 
@@ -546,7 +548,9 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     acronym = tok.isupper() and len(tok) > 1 and not (i > 0 and toks[i - 1][0].isupper() and len(toks[i - 1][0]) > 1)
     if low in lex.not_heads and not acronym and not (
             i > 0 and _is_cap(toks[i - 1][0]) and toks[i - 1][0].lower() not in lex.not_heads
-            and toks[i - 1][0].lower() not in _LEADING_JUNK):
+            and toks[i - 1][0].lower() not in _LEADING_JUNK) and not (
+            # a capitalised word after "the" is a name ("the Times said")
+            _is_cap(tok) and i > 0 and toks[i - 1][0] in ("the", "The")):
         # "..., is believed to", "An estimated", "the main": no head noun ("IS" is an
         # acronym, "READ MORE" a heading)
         return None, False
@@ -1272,8 +1276,11 @@ class _Resolver:
                                 name = self.fullest(chain, s)
                                 self.add(name, men.start, men.end, "person", g2, False)
                                 return name, men.start, men.end, "person"
+            proper = not nominal  # "the Times", "the Kremlin": a name, found only in a name
             for ent in reversed(self.entities):
                 if ent.start >= men.start:
+                    continue
+                if proper and head not in _lower_words(ent.name):
                     continue
                 # the type tests first: the context words are read only for a candidate
                 if not (ent.type == typ if typ != "person" else ent.type == "person" and not plural and not ent.plural):
@@ -1428,9 +1435,9 @@ def extract_quotes(text: str) -> list[Quote]:
                 frame = _Frame("", men.start, men.start, men, "subject")
         if frame is None and sp.close_at is not None:
             # an unlisted verb after the quote: '“...,” Hannity started.'
-            m = _POST_FRAME.match(text, after)
+            m = lex.post_frame_re.match(text, after)
             if m is not None:
-                np_, verb = ("np", "verb") if m.group("np") else ("np2", "verb2")
+                np_, verb = ("np", "verb") if m.group("np") else ("np3", "verb3") if m.group("np3") else ("np2", "verb2")
                 men = _Mention(m.start(np_), m.end(np_), m.group(np_))
                 frame = _Frame(m.group(verb), m.start(verb), m.end(verb), men, "none")
                 post_frames = [frame]
@@ -1692,12 +1699,21 @@ _DASH_ATTRIBUTION = re.compile(
     r"[.,!?]?[\"”'’]?[ \t]*(?:\n\s*)?(?:[—–-]{1,2}|―)[ \u00a0]*(?P<np>" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3})"
     r"(?=[ \t]*(?:[.,(]|\n|$))"
 )
-_POST_FRAME = re.compile(
-    r"[ \u00a0]*(?:,[ \u00a0]*)?(?:(?P<np>he|she|they|we|I|(?:" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3}))"
-    r"[ \u00a0]+(?P<verb>[a-z]{3,}(?:ed|s))(?=[ \u00a0]*[.,;:!?]|[ \u00a0]+(?:as|and|while|to|in|on|at)\b)"
-    # inverted: '“...?” reacted Trump.'
-    r"|(?P<verb2>[a-z]{3,}ed)[ \u00a0]+(?P<np2>" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3})(?=[ \u00a0]*[.,;:!?]))"
-)
+def _post_frame_re(irregular: list[str]) -> re.Pattern:
+    """'“...,” Hannity pressed.' / '“...?” reacted Trump.' / '“...,” the statement read.':
+    a short speaker and any verb in -ed/-s (or a listed irregular one) right after a
+    quotation, closing the sentence."""
+    verbs = _alt(re.escape(v).replace(r"\ ", r"[ \u00a0]+") for v in irregular)
+    det_np = r"(?:the|a|an|his|her|its|their)[ \u00a0]+[a-z][\w-]*(?:[ \u00a0]+[a-z][\w-]*)?"
+    names = _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r"){0,3}"
+    end = r"(?=[ \u00a0]*[.,;:!?])"
+    return re.compile(
+        r"[ \u00a0]*(?:,[ \u00a0]*)?(?:(?P<np>he|she|they|we|I|it|" + names + r")"
+        r"[ \u00a0]+(?P<verb>[a-z]{3,}(?:ed|s)|" + verbs + r")(?=[ \u00a0]*[.,;:!?]|[ \u00a0]+(?:as|and|while|to|in|on|at)\b)"
+        # a description only when the sentence ends at the verb ('“...,” the email read.')
+        r"|(?P<np3>" + det_np + r")[ \u00a0]+(?P<verb3>[a-z]{3,}(?:ed|s)|" + verbs + r")" + end +
+        r"|(?P<verb2>[a-z]{3,}ed|" + verbs + r")[ \u00a0]+(?P<np2>" + names + "|" + det_np + r")" + end + ")"
+    )
 _THAT = re.compile(r"\b(?:that|whether|how|why)\b")
 
 

@@ -41,6 +41,14 @@ CASES = [
      "direct", "the statement", "quoted the statement as saying"),
     ("The two sides agreed on what they described as “eternal strategic relations.”", "eternal strategic relations",
      "partial", None, "what they described as"),
+    # irregular verbs right after a quotation; a description as their subject
+    ("“The plan is bold and will help many families,” the article read.", "The plan is bold and will help many families",
+     "direct", "the article", "read"),
+    ("“The plan is bold and will help many families,” read the email.", "The plan is bold and will help many families",
+     "direct", "the email", "read"),
+    # a capitalised word after "the" is a name even when it is a common word ("Times")
+    ("“After the crash, the firm was left with debt,” the Times wrote.", "After the crash, the firm was left with debt",
+     "direct", "the Times", "wrote"),
     # indirect speech: the reported clause
     ("Smith said that the economy would recover next year.", "the economy would recover next year", "indirect", "Smith", "said"),
     ("Smith said the economy would recover next year.", "the economy would recover next year", "indirect", "Smith", "said"),
@@ -182,6 +190,8 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         # a role noun outside the list still names a person
         ("Rep. Jane Moss joined the panel. One questioner asked about the budget. “You are right,” he said.",
          "questioner"),
+        # a newspaper named after another is not that other one ("The Hill" is no "Times")
+        ("The Hill reported the sale on Friday. The Times on Saturday wrote that the loss was large.", "The Times"),
         # a place with a weekday, or a US state, is no person
         ("Senator Tom Reed spoke first.\nAt a rally in Manchester, New Hampshire Tuesday, he said, “We will win this state.”",
          "Tom Reed"),
