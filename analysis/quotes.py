@@ -1433,6 +1433,8 @@ def extract_quotes(text: str) -> list[Quote]:
                 men = _sentence_subject(text, pre_lo, sp.open_at, lex)
             if men is not None:
                 frame = _Frame("", men.start, men.start, men, "subject")
+        if frame is None and sp.para > 0 and sp.open_at == paras[sp.para][0]:
+            frame = _colon_paragraph_frame(text, sp.para, paras, sents, si, frames_by_sent, lex)
         if frame is None and sp.close_at is not None:
             # an unlisted verb after the quote: '“...,” Hannity started.'
             m = lex.post_frame_re.match(text, after)
@@ -1610,6 +1612,34 @@ def _is_speech(q: Quote) -> bool:
     if titlecase and len(words) <= 8 and q.cue is None:
         return False
     return True
+
+
+def _colon_paragraph_frame(text: str, para: int, paras: list[tuple[int, int]], sents: list[Sentence], si: int,
+                           frames_by_sent: list[list[_Frame]], lex: _Lexicon) -> _Frame | None:
+    """The frame of a quotation that opens a paragraph after one ending in a colon
+    ("The group responded:" / "He told the crowd:" then the quotation): the last cue of
+    that sentence with a speaker, else its subject."""
+    ps, pe = paras[para - 1]
+    body = text[ps:pe].rstrip()
+    if not body.endswith(":"):
+        return None
+    colon = ps + len(body) - 1
+    k = si - 1
+    while k >= 0 and sents[k].paragraph == para - 1 and sents[k].start > colon:
+        k -= 1
+    if k >= 0 and sents[k].paragraph == para - 1:
+        fs = [f for f in frames_by_sent[k] if f.mention is not None and f.cue_start < colon]
+        best = [f for f in fs if f.clause != "object"] or fs
+        if best:
+            return best[-1]
+        lo = sents[k].start
+    else:
+        lo = ps  # a paragraph with no cue was not split into sentences
+        for a, _ in split_sentences(text, ps, pe):
+            if a < colon:
+                lo = a
+    men = _sentence_subject(text, lo, colon, lex)
+    return _Frame("", men.start, men.start, men, "subject") if men is not None else None
 
 
 def _next_sentence_frame(text: str, it: dict[str, Any], sents: list[Sentence],

@@ -190,6 +190,13 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         # a role noun outside the list still names a person
         ("Rep. Jane Moss joined the panel. One questioner asked about the budget. “You are right,” he said.",
          "questioner"),
+        # a paragraph ending in a colon introduces the quotation that opens the next one
+        ("The club said it was sad.\n\nThe union responded:\n\n“Nobody should lose a job over this decision.”", "The union"),
+        ("Mr. Tom Reed met the mayor.\n\nLater he told the crowd, to loud applause:\n\n“This town deserves better roads.”",
+         "Tom Reed"),
+        # no cue before the colon: the subject of that sentence
+        ("The mayor left early.\n\nThe council put a notice on its door:\n\n“The hall is closed until the spring.”",
+         "The council"),
         # a newspaper named after another is not that other one ("The Hill" is no "Times")
         ("The Hill reported the sale on Friday. The Times on Saturday wrote that the loss was large.", "The Times"),
         # a place with a weekday, or a US state, is no person
