@@ -270,6 +270,26 @@ def test_nyt_doubled_apostrophes():
     assert (q.text, q.kind, q.speaker) == ("We will win this fight", "direct", "Smith")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # verbs that report only with "that", or only frame quotations, report nothing here
+        "Smith maintains a wide lead over Jones in the polls.",
+        "The party hinted at a change of course in the spring.",
+        "She won the county thanks to strong support from farmers.",
+        "When the rally ended, the senator went on to visit three more towns in the north.",
+        "After a long pause, the crowd began chanting about the new bridge.",
+    ],
+)
+def test_no_attribution(text):
+    assert extract_quotes(text) == []
+
+
+def test_strict_that_verbs_report_with_that():
+    q = _one("Smith maintains that the vote was fair and open.")
+    assert (q.text, q.kind, q.speaker, q.cue) == ("the vote was fair and open", "indirect", "Smith", "maintains")
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\n", '"', "“”", "''"])
 def test_empty_and_degenerate(text):
     assert extract_quotes(text) == []
