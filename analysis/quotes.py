@@ -955,9 +955,28 @@ def _chain_trim(chain: str) -> tuple[int, str]:
 def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> list[tuple[int, int, str]]:
     """Capitalised-word chains outside quotations, without sentence-initial function
     words ("But Ryan" -> "Ryan", "And I" -> nothing)."""
-    out = []
+    out: list[tuple[int, int, str]] = []
     bstarts = [b[0] for b in blocked or ()]
-    pieces = []
+
+    def keep(s: int, e: int, chain: str) -> None:
+        while chain and s > 0 and (text[s - 1].isalnum() or text[s - 1] in _GLUE):
+            # a capital inside a word or URL ("t.co/xAbC Smith"): the chain starts after it
+            sp = chain.find(" ")
+            chain = "" if sp < 0 else chain[sp + 1 :]
+            s = e - len(chain)
+        if not chain:
+            return
+        cut, chain = _chain_trim(chain)
+        if not chain:
+            return
+        e = s + cut
+        s = e - len(chain)
+        if bstarts:
+            k = bisect.bisect_right(bstarts, s) - 1
+            if k >= 0 and blocked[k][0] <= s < blocked[k][1]:
+                return
+        out.append((s, e, chain))
+
     for m in _NAME_CHAIN_FAST.finditer(text):
         s, chain = m.start(), m.group()
         if "." in chain:
@@ -965,29 +984,11 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
             pos = 0
             for w in chain.split(" "):
                 if w.endswith(".") and w not in _ABBR_OK and len(w) > 2:
-                    pieces.append((s, s + pos + len(w) - 1, chain[: pos + len(w) - 1]))
+                    keep(s, s + pos + len(w) - 1, chain[: pos + len(w) - 1])
                     s, chain, pos = s + pos + len(w) + 1, chain[pos + len(w) + 1 :], 0
                     continue
                 pos += len(w) + 1
-        pieces.append((s, s + len(chain), chain))
-    for s, e, chain in pieces:
-        while chain and s > 0 and (text[s - 1].isalnum() or text[s - 1] in _GLUE):
-            # a capital inside a word or URL ("t.co/xAbC Smith"): the chain starts after it
-            sp = chain.find(" ")
-            chain = "" if sp < 0 else chain[sp + 1 :]
-            s = e - len(chain)
-        if not chain:
-            continue
-        cut, chain = _chain_trim(chain)
-        if not chain:
-            continue
-        e = s + cut
-        s = e - len(chain)
-        if blocked:
-            k = bisect.bisect_right(bstarts, s) - 1
-            if k >= 0 and blocked[k][0] <= s < blocked[k][1]:
-                continue
-        out.append((s, e, chain))
+        keep(s, s + len(chain), chain)
     return out
 
 
@@ -1144,12 +1145,15 @@ class _Resolver:
             self._index = {}
             text = self.text
             for s, _, chain in self.chains:
-                if _place_cached(chain):
-                    continue
                 # the regex needs "to "/"of "/"for " (and a space or newline) right
                 # before s: a substring test skips it for almost every chain
                 tail = text[max(0, s - 6) : s]
-                if "to " in tail or "of " in tail or "for " in tail:
+                titled = "to " in tail or "of " in tail or "for " in tail
+                if " " not in chain and not titled:
+                    continue  # one word is no full name (_index_entry needs two)
+                if _place_cached(chain):
+                    continue
+                if titled:
                     m = _TITLE_PREP.search(text, max(0, s - 30), s)
                     if m is not None and m.group(1).lower() in lex.titles:
                         chain = m.group() + chain  # "Ambassador to | North Macedonia Gregor Lind"
