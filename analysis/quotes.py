@@ -1241,7 +1241,10 @@ class _Resolver:
             if g in ("m", "f", "x") and not pl:
                 # a person named as the subject of a later sentence than the last
                 # source is the likelier antecedent
-                ent = self._chain_person(men.start, g, after=found.start if found else -1, subject=found is not None)
+                ent = self._chain_person(men.start, g, after=found.start if found else -1, subject=True)
+                if ent is None and found is None:
+                    # no source yet: a name in any position ("... selling the gun. “...,” he said")
+                    ent = self._chain_person(men.start, g)
                 if ent is not None:
                     self.entities.append(ent)
                     return ent.name, ent.start, ent.end, ent.type

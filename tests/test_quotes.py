@@ -197,6 +197,9 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
         # no cue before the colon: the subject of that sentence
         ("The mayor left early.\n\nThe council put a notice on its door:\n\n“The hall is closed until the spring.”",
          "The council"),
+        # with no earlier source, the sentence subject before a name in object position
+        ("George Lane is selling the old truck he used to drive Tom Hill to school. “I am a free man,” he told a local paper.",
+         "George Lane"),
         # a newspaper named after another is not that other one ("The Hill" is no "Times")
         ("The Hill reported the sale on Friday. The Times on Saturday wrote that the loss was large.", "The Times"),
         # a place with a weekday, or a US state, is no person
