@@ -1450,7 +1450,7 @@ def extract_quotes(text: str) -> list[Quote]:
                 men = _Mention(m.start(np_), m.end(np_), m.group(np_))
                 frame = _Frame(m.group(verb), m.start(verb), m.end(verb), men, "none")
                 post_frames = [frame]
-        if frame is None and (dm := _DASH_ATTRIBUTION.match(text, ce)) is not None:
+        if (frame is None or frame in pre_frames) and (dm := _DASH_ATTRIBUTION.match(text, ce)) is not None:
             # the convention '“...” — Bernie Sanders' (a dash, or the quotation dash
             # U+2015, names the speaker after the quote)
             men = _Mention(dm.start("np"), dm.end("np"), dm.group("np"))
