@@ -1070,6 +1070,7 @@ def _chain_person_info(chain: str) -> tuple[int, str, int, str, bool, str] | Non
     return drop, chain, len(core), core0, ok, g
 
 
+_FIRST_PERSON = frozenset(["i", "i’d", "i'd", "i’m", "i'm", "i’ve", "i've", "i’ll", "i'll"])
 _AGE = re.compile(r"\d+-year-old$")
 # agent-noun endings of person nouns missing from the role list ("questioner", "reader")
 _AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ess", "ee", "ant")
@@ -1085,8 +1086,8 @@ def _person_like(name: str) -> bool:
         words = words[1:]
     if not words:
         return False
-    if any(w[:1].isupper() for w in words):
-        return True
+    if any(w[:1].isupper() and _POSS.sub("", w).lower() not in _FIRST_PERSON for w in words):
+        return True  # a capital, "I" and its contractions aside ("was something I’d")
     head = _head_word(words[-1])
     sg = head[:-1] if head.endswith("s") else head
     return head in lex.roles or sg in lex.roles or head in lex.titles or head in lex.anonymous \

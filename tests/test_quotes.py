@@ -46,6 +46,8 @@ CASES = [
      "direct", "the article", "read"),
     ("“The plan is bold and will help many families,” read the email.", "The plan is bold and will help many families",
      "direct", "the email", "read"),
+    ("“Our ideas of success are different,” agrees Maria Lopez.", "Our ideas of success are different", "direct",
+     "Maria Lopez", "agrees"),
     # a capitalised word after "the" is a name even when it is a common word ("Times")
     ("“After the crash, the firm was left with debt,” the Times wrote.", "After the crash, the firm was left with debt",
      "direct", "the Times", "wrote"),
@@ -187,6 +189,8 @@ def test_speaker_frames(text, quote, speaker, speaker_type, cue):
          "“We welcome them,” she said.", "Ann Cole"),
         ("Governor Bill Hale spoke to the crowd. The crowd chanted his name. “We will build the road,” he said.",
          "Bill Hale"),
+        # "I" is no name: a misread subject holding it is no antecedent
+        ("Mr. Tom Reed spoke. The best part was something I’d noted. “We will fix the roads,” he said.", "Tom Reed"),
         # a role noun outside the list still names a person
         ("Rep. Jane Moss joined the panel. One questioner asked about the budget. “You are right,” he said.",
          "questioner"),
