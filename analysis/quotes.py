@@ -519,6 +519,21 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     Returns (mention, blocked): blocked is True when a comma or quote sits right
     before the cue (so the speaker must come after it: "..., said X").
     """
+    if hi - _NARROW > lo and ")" not in text[hi - _NARROW : hi]:
+        # most speakers are short: try a narrow window first and keep its answer when
+        # no rule looked at a token that the wider window could cut differently (those
+        # before the window's first space; see _tokens_wider)
+        toks = _tokens(text, hi - _NARROW, hi)
+        i = _skippable(toks, len(toks) - 1, lex)
+        w = _SPACE.search(text, hi - _NARROW, hi)
+        if i >= 0 and w is not None and toks[i][0] != ",":
+            safe = 0
+            while safe < len(toks) and toks[safe][1] <= w.start():
+                safe += 1
+            if i > safe:
+                m, blocked, low_seen = _np_at(text, toks, i, lex)
+                if low_seen >= safe:
+                    return m, blocked
     # a bounded look-back: a subject with its apposition fits in 400 characters, and
     # tokenising whole sentence prefixes per cue would make long sentences quadratic
     toks = _tokens(text, max(lo, hi - 100), hi)
@@ -538,13 +553,26 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     if tok == ",":
         m = _subject_segment(text, toks, i, lex)
         return (m, False) if m is not None else (None, True)
+    m, blocked, _ = _np_at(text, toks, i, lex)
+    return m, blocked
+
+
+_NARROW = 48  # characters of the first look-back window of _np_back
+
+
+def _np_at(text: str, toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -> tuple[_Mention | None, bool, int]:
+    """The noun phrase whose head is token ``i`` (the last one before a cue that is no
+    adverb, comma or quotation mark), as (mention, blocked, the lowest token index the
+    rules looked at)."""
+    tok = toks[i][0]
     if tok in "\"“”'’":
-        return None, True
+        return None, True, i
     if len(tok) > 2 and _POSS.search(tok) and tok[-1] in "s'’" and tok[-2] in "'’s":
-        return None, False  # "Cruz’s preferred candidates": a possessive is no subject
+        return None, False, i  # "Cruz’s preferred candidates": a possessive is no subject
     low = tok.lower()
     if low in lex.pronouns:
-        return _Mention(toks[i][1], toks[i][2], tok), False
+        return _Mention(toks[i][1], toks[i][2], tok), False, i
+    low_seen = i - 1  # -1: the rules looked before the first token
     acronym = tok.isupper() and len(tok) > 1 and not (i > 0 and toks[i - 1][0].isupper() and len(toks[i - 1][0]) > 1)
     if low in lex.not_heads and not acronym and not (
             i > 0 and _is_cap(toks[i - 1][0]) and toks[i - 1][0].lower() not in lex.not_heads
@@ -553,25 +581,26 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
             _is_cap(tok) and i > 0 and toks[i - 1][0] in ("the", "The")):
         # "..., is believed to", "An estimated", "the main": no head noun ("IS" is an
         # acronym, "READ MORE" a heading)
-        return None, False
+        return None, False, low_seen
     head_is_lex = _lex_noun(_head_word(tok), lex)
     if not (_is_cap(tok) or head_is_lex):
         # any other noun heads a speaker only right after a determiner or at the
         # start of the clause ("Fact-checkers noted", "the company said")
         if not (tok.isalpha() or "-" in tok) or low in _PREPS or low in _LEADING_JUNK:
-            return None, False
+            return None, False, low_seen
         before = toks[i - 1][0].lower() if i > 0 else ""
         if i == 0 or toks[i - 1][0] in ",;:":
-            return _Mention(toks[i][1], toks[i][2], tok), False
+            return _Mention(toks[i][1], toks[i][2], tok), False, low_seen
         if (before in lex.definite or before in lex.indefinite) and not low.endswith("ed"):
             # a participle after a determiner is an adjective ("a repeated claim")
-            return _Mention(toks[i - 1][1], toks[i][2], text[toks[i - 1][1] : toks[i][2]]), False
-        return None, False
+            return _Mention(toks[i - 1][1], toks[i][2], text[toks[i - 1][1] : toks[i][2]]), False, low_seen
+        return None, False, low_seen
     j = i
     mods = 0
     while j - 1 >= 0:
         t = toks[j - 1][0]
         tl = t.lower()
+        low_seen = min(low_seen, j - 2)  # a rule may look two tokens back
         if tl in lex.definite or tl in lex.indefinite or t.isdigit():
             j -= 1
             if (t.isdigit() or tl in _NUMBERS) and j - 1 >= 0 and toks[j - 1][0].lower() in lex.definite:
@@ -594,13 +623,17 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
             j -= 1
             continue
         break
+    else:
+        low_seen = -1  # ran past the first token
     while j <= i and (toks[j][0].lower() in _LEADING_JUNK or toks[j][0] in "-" or toks[j][0].lower() in _CONNECT - {"the"}
                       or _glued(text, toks[j][1])):
         j += 1
     if j > i or low in lex.place_heads:
-        return None, False  # "of Uiju County, he said": a place is no speaker
+        return None, False, low_seen  # "of Uiju County, he said": a place is no speaker
     s, e = toks[j][1], toks[i][2]
-    return _Mention(s, e, text[s:e]), False
+    return _Mention(s, e, text[s:e]), False, low_seen
+
+
 
 
 _GLUE = "/=?&#%@_"
