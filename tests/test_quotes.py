@@ -411,9 +411,10 @@ def test_cli_files_and_bad_input(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not (EVAL / "polnear" / "dev.jsonl").exists(), reason="../shared/eval/polnear not present")
 def test_polnear_dev_figures(tmp_path):
-    """The dev figures reached (benchmarks/README.md): the issue's targets for direct
-    quotes (quotation predictions) and all attributions; speaker accuracy (0.806) below
-    its target of 0.85."""
+    """The dev figures reached (benchmarks/README.md), each held a little below what
+    was measured: direct quotes F1 0.935 (quotation predictions) with speaker accuracy
+    0.859 (target 0.85), 0.819 over all predictions; all attributions F1 0.682 (target
+    0.68) with speaker accuracy 0.835."""
     gold = EVAL / "polnear" / "dev.jsonl"
     pred = tmp_path / "pred.jsonl"
     subprocess.run([sys.executable, "-m", "analysis", "quotes", "--input", str(gold), "--output", str(pred)],
@@ -432,9 +433,10 @@ def test_polnear_dev_figures(tmp_path):
 
     direct_quoted, direct_all, every = score(quoted, "direct"), score(pred, "direct"), score(pred, "direct,mixed,indirect")
     assert direct_quoted["f1"] >= 0.93
-    assert direct_quoted["speaker_acc"] >= 0.80
-    assert direct_all["f1"] >= 0.80  # indirect predictions that match no gold count against direct precision
+    assert direct_quoted["speaker_acc"] >= 0.85
+    assert direct_all["f1"] >= 0.81  # indirect predictions that match no gold count against direct precision
     assert every["f1"] >= 0.68
+    assert every["speaker_acc"] >= 0.83
 
 
 def test_voice_shares_counts_quoted_reported_and_own():
