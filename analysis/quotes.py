@@ -1521,8 +1521,16 @@ def extract_quotes(text: str) -> list[Quote]:
         fs = [f for f in frames_by_sent[k] if f.mention is not None or f.clause == "nominal"]
         cand_spans: list[tuple[tuple[int, int], _Frame]] = []
         for n, f in enumerate(fs):
-            if id(f) in quote_frames or f.clause == "none":
-                continue  # "none" verbs frame quotations only (PolNeAR train: 4 of 23 such clauses right)
+            if id(f) in quote_frames:
+                continue
+            if f.clause == "none" and not (
+                    f.mention is not None and f.mention.end <= f.cue_start
+                    and text[st.start : f.mention.start].rstrip().endswith(",")
+                    and len(text[f.cue_end : st.end].split()) <= 4):
+                # "none" verbs frame quotations, and a clause only when they close its
+                # sentence ("..., the release continued."); "he began drinking", "Trump
+                # went on to promote" report nothing
+                continue
             # the clause ends where the next frame's speaker starts ("A said B, but C said D")
             span = _reported_clause(text, st.start, st.end, f, lex)
             if span is not None:

@@ -292,6 +292,13 @@ def test_no_attribution(text):
     assert extract_quotes(text) == []
 
 
+def test_quotation_verb_closing_a_sentence_reports_it():
+    # "none" verbs report no clause after them, but one that closes its sentence does
+    q = _one("The two sides also agreed to widen their trade in grain and oil, the release continued.")
+    assert (q.text, q.kind, q.speaker, q.cue) == (
+        "The two sides also agreed to widen their trade in grain and oil", "indirect", "the release", "continued")
+
+
 def test_strict_that_verbs_report_with_that():
     q = _one("Smith maintains that the vote was fair and open.")
     assert (q.text, q.kind, q.speaker, q.cue) == ("the vote was fair and open", "indirect", "Smith", "maintains")
