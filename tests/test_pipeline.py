@@ -102,7 +102,7 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
         df = pd.read_parquet(out / name).drop(columns=["source"], errors="ignore")
         res[name] = df.sort_values(list(df.columns[:4]) if name != "documents" else ["id"]).reset_index(drop=True)
     for path in sorted((out / "aggregates").glob("*.parquet")):
-        res[f"aggregates/{path.stem}"] = pd.read_parquet(path)
+        res[f"aggregates/{path.stem}"] = pd.read_parquet(path).drop(columns=["source"], errors="ignore")
     return res
 
 
@@ -327,3 +327,60 @@ def test_merging_partial_sums_in_batches_gives_the_same_aggregates(budget: str, 
     assert len(batches) == n_batches and batches[0][0] == rows.index[0] and batches[-1][1] == rows.index[-1]
     pipeline.aggregate(out)
     assert_same(tables(out), reference[1])
+
+
+def expected_sample(records: list[dict], *, k: int, cap: int) -> list[str]:
+    """The sample by its definition: per outlet the k smallest id hashes, then groups in rounds, cut at cap."""
+    frame = pd.DataFrame([{"id": r["id"], "group": r["outlet"], "hash": pipeline.id_hash(r["id"])} for r in records])
+    frame = frame.sort_values(["group", "hash"])
+    frame["rank"] = frame.groupby("group").cumcount()
+    chosen = frame[frame["rank"] < k].sort_values(["rank", "hash"]).head(cap)
+    return sorted(chosen["id"])
+
+
+@pytest.mark.parametrize("chunk_size, k, cap", [
+    (60, 4, 10),   # one partition; the cap cuts the third round
+    (7, 4, 10),    # partitions smaller than k per group
+    (1, 4, 10),    # one document per partition
+    (15, 2, 100),  # the cap does not bind: 2 per group
+    (15, 0, 100),  # no sample
+])
+def test_the_text_sample_is_bottom_k_per_group_whatever_the_partitioning(chunk_size: int, k: int, cap: int,
+                                                                        good_jsonl: Path, tmp_path: Path) -> None:
+    pipeline.run(good_jsonl, tmp_path / "out", chunk_size=chunk_size, sample_k=k, sample_cap=cap)
+    sample = pipeline.results(tmp_path / "out").sample()
+    assert sample["id"].tolist() == expected_sample(make_records(60), k=k, cap=cap)
+    assert sample.attrs["documents"] == 60 and sample.attrs["sampled"] == len(sample)
+
+
+def test_the_sample_of_a_small_corpus_is_the_corpus_as_load_corpus_reads_it(good_jsonl: Path, reference) -> None:
+    from analysis.corpus import load_corpus
+
+    sample = pipeline.results(reference[0].out).sample()
+    corpus = load_corpus(good_jsonl)
+    assert (sample["raw_chars"] == corpus["raw_text"].str.len()).all()
+    pd.testing.assert_frame_equal(sample.drop(columns=["raw_text", "raw_chars", "group"]),
+                                  corpus.drop(columns=["raw_text"]), check_dtype=False)
+    assert pipeline.results(reference[0].out).sample_note() == "Computed on all 60 documents."
+
+
+def test_results_for_reuses_a_finished_run_and_resumes_an_unfinished_one(good_jsonl: Path, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    real, calls = pipeline.process_partition, []
+
+    def counting(chunk, **kw):
+        calls.append(kw["part"])
+        if len(calls) == 2 and kw["part"] == 1:
+            raise KeyboardInterrupt
+        return real(chunk, **kw)
+
+    monkeypatch.setattr(pipeline, "process_partition", counting)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    first = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)  # resumes: partitions 1 and 2
+    assert calls == [0, 1, 1, 2]
+    again = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)  # finished: nothing runs
+    assert calls == [0, 1, 1, 2] and again.out == first.out
+    other = pipeline.results_for(good_jsonl, chunk_size=20, group_by="date", cache=tmp_path)
+    assert other.out != first.out and len(list(tmp_path.iterdir())) == 2
+    assert first.table("groups")["documents"].sum() == 60
