@@ -85,9 +85,9 @@ from analysis.errors import InputError
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 4  # 4: text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
+SCHEMA_VERSION = 4  # 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
 #: Per-document tables, one Parquet file per partition in each folder.
-TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects")
+TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects", "voice")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
 _IN_FLIGHT_PER_WORKER = 2
 _MARKERS = "_partitions"
@@ -322,7 +322,7 @@ def _polarity() -> dict[str, pc.Expression]:
 
 
 #: Per-group aggregates made by :func:`aggregate`, each merged from per-partition partial sums.
-AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers")
+AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers", "group_voice")
 
 
 @functools.lru_cache(maxsize=1)
@@ -351,6 +351,9 @@ def _aggregate_specs() -> dict[str, tuple[str, list[str], list[tuple[str, str, s
         "group_quotes": ("quotes", ["group", "kind"], [("start", "count", "quotes")], {}),
         "group_speakers": ("quotes", ["group", "speaker", "speaker_type"], [
             ("start", "count", "quotes"), ("id", "count_distinct", "documents")], {}),
+        "group_voice": ("voice", ["group"], [
+            ("id", "count", "documents"), ("chars", "sum", "chars"), ("quoted", "sum", "quoted"),
+            ("reported", "sum", "reported"), ("own", "sum", "own")], {}),
     }
 
 
@@ -619,6 +622,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("group", _STR), ("id", _STR), ("voice", _STR), ("segments", _I64), ("compound_sum", _F64),
         ("compound_mean", _F64), ("positive", _I64), ("negative", _I64)]),
     "rejects": pa.schema([("id", _STR), ("source", _STR), ("reason", _STR)]),
+    "voice": pa.schema([("id", _STR), ("group", _STR), ("chars", _I64), ("quoted", _I64), ("reported", _I64),
+                        ("own", _I64)]),
     # the text sample: what load_corpus gives, minus the raw text (its length instead);
     # removed = the removal log as JSON, meta = the other metadata columns as one JSON object
     "sample": pa.schema([
@@ -638,6 +643,8 @@ AGGREGATE_SCHEMAS: dict[str, pa.Schema] = {
     "group_quotes": pa.schema([("group", _STR), ("kind", _STR), ("quotes", _I64)]),
     "group_speakers": pa.schema([
         ("group", _STR), ("speaker", _STR), ("speaker_type", _STR), ("quotes", _I64), ("documents", _I64)]),
+    "group_voice": pa.schema([("group", _STR), ("documents", _I64), ("chars", _I64), ("quoted", _I64),
+                              ("reported", _I64), ("own", _I64)]),
     "doc_sentiment": SCHEMAS["doc_sentiment"],
 }
 
@@ -689,6 +696,18 @@ def _term_rows(documents: pd.DataFrame, *, ngram_max: int) -> tuple[pd.DataFrame
         "term": d.terms[coo.col], "count": coo.data.astype("int64"),
     })
     return terms, dict(zip(d.doc_ids, d.n_words.tolist()))
+
+
+def _voice_rows(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> pd.DataFrame:
+    """Non-space characters per document in each voice (:func:`analysis.quotes.voice_counts`), from the quotes found."""
+    from analysis.quotes import voice_counts
+
+    rows = []
+    for doc_id, group, text in zip(documents["id"], documents["group"], documents["text"]):
+        own, reported, quoted = voice_counts(text, quotes[doc_id])
+        rows.append({"id": doc_id, "group": group, "chars": own + reported + quoted, "quoted": quoted,
+                     "reported": reported, "own": own})
+    return _frame("voice", rows)
 
 
 def _sample_rows(docs: list[dict[str, Any]], documents: pd.DataFrame, *, k: int) -> pd.DataFrame:
@@ -822,6 +841,7 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
         "terms": _frame("terms", terms),
         "rejects": pd.DataFrame(rejects, columns=[*SCHEMAS["rejects"].names, "order"]),
     }
+    tables["voice"] = _voice_rows(documents, quotes)
     tables["sample"] = _sample_rows(docs, tables["documents"], k=sample_k)
     counts = {"documents_in": len(chunk), **_counts(tables), "seconds": round(time.perf_counter() - t0, 3)}
     # seconds per step, for the log and the benchmark: where a partition's time goes
@@ -869,7 +889,7 @@ def _dedupe(result: PartitionResult, builder: Any) -> None:
         new = pd.DataFrame([{"id": i, "source": sources[i], "reason": r, "order": k} for i, (k, r) in drop.items()],
                            columns=rej.columns)
         tables["rejects"] = pd.concat([rej, new], ignore_index=True) if len(rej) else new
-        for name in ("documents", "sentences", "quotes", "terms", "sample"):
+        for name in ("documents", "sentences", "quotes", "terms", "voice", "sample"):
             tables[name] = tables[name][~tables[name]["id"].isin(drop)].reset_index(drop=True)
         for name in ("documents", "sample") if flags else ():
             docs = tables[name]

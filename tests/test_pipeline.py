@@ -384,3 +384,13 @@ def test_results_for_reuses_a_finished_run_and_resumes_an_unfinished_one(good_js
     other = pipeline.results_for(good_jsonl, chunk_size=20, group_by="date", cache=tmp_path)
     assert other.out != first.out and len(list(tmp_path.iterdir())) == 2
     assert first.table("groups")["documents"].sum() == 60
+
+
+def test_voice_characters_per_group_are_the_sums_of_voice_shares(good_jsonl: Path, reference) -> None:
+    from analysis.corpus import load_corpus
+    from analysis.quotes import voice_shares
+
+    direct = voice_shares(load_corpus(good_jsonl)).groupby("outlet")[["chars", "quoted", "reported", "own"]].sum()
+    agg = pipeline.results(reference[0].out).table("group_voice").set_index("group")
+    assert agg[["chars", "quoted", "reported", "own"]].to_dict() == direct.to_dict()
+    assert agg["documents"].sum() == 60
