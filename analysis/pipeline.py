@@ -1111,6 +1111,23 @@ def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", n
     return results(out)
 
 
+def open_results(results: str | Path | None = None, corpus: str | Path | None = None, *, group_by: str = "outlet",
+                 ngram_max: int = REPORT_NGRAM_MAX) -> Results:
+    """What a notebook reads: the run in ``results`` if given, else :func:`results_for` ``corpus``.
+
+    Raises:
+        InputError: ``results`` is not a finished run, or one grouped by another column.
+    """
+    if results is None:
+        return results_for(corpus, group_by=group_by, ngram_max=ngram_max)
+    res = globals()["results"](results)
+    used = res.manifest()["arguments"]["group_by"]
+    if used != group_by:
+        raise InputError(f"the run groups by {used!r}, not {group_by!r}; run the pipeline with --group-by {group_by}",
+                         source=str(results))
+    return res
+
+
 def results(out: str | Path) -> Results:
     """Open a finished run for reading.
 

@@ -394,3 +394,55 @@ def test_voice_characters_per_group_are_the_sums_of_voice_shares(good_jsonl: Pat
     agg = pipeline.results(reference[0].out).table("group_voice").set_index("group")
     assert agg[["chars", "quoted", "reported", "own"]].to_dict() == direct.to_dict()
     assert agg["documents"].sum() == 60
+
+
+@pytest.fixture(scope="module")
+def scored(good_jsonl: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from analysis.corpus import load_corpus
+    from analysis.sentiment import score_sentences
+
+    corpus = load_corpus(good_jsonl)
+    return corpus, score_sentences(corpus)
+
+
+def test_sentiment_from_per_document_sums_equals_the_sentence_level_computation(scored, reference) -> None:
+    from analysis import sentiment as S
+
+    corpus, sent = scored
+    res = pipeline.results(reference[0].out)
+    direct = S.voice_summary(corpus, sentences=sent, n_boot=200, seed=3)
+    by_doc = S.voice_summary_by_document(res.table("doc_sentiment"), n_boot=200, seed=3)
+    exact = ["group", "voice", "segments", "documents"]
+    pd.testing.assert_frame_equal(by_doc[exact], direct[exact], check_dtype=False)
+    for col in ("mean", "pos_share", "neg_share"):
+        assert by_doc[col].to_numpy() == pytest.approx(direct[col].to_numpy())
+    assert (by_doc["low"] <= by_doc["mean"]).all() and (by_doc["mean"] <= by_doc["high"]).all()
+    assert (by_doc["high"] > by_doc["low"]).all()  # 20 documents per outlet: a real interval
+    cmp_direct = S.compare_groups(sent, by="outlet", n_boot=200, seed=3)
+    cmp_docs = S.compare_groups_by_document(res.table("doc_sentiment"), n_boot=200, seed=3)
+    pd.testing.assert_frame_equal(cmp_docs, cmp_direct, check_exact=False, atol=1e-12)
+    two = S.compare_groups_by_document(res.table("doc_sentiment"), groups=list(OUTLETS[:2]), n_boot=200, seed=3)
+    assert two[["group_a", "group_b"]].values.tolist() == [sorted(OUTLETS[:2])]
+
+
+def test_sample_sentences_are_the_scored_segments_of_the_sample(scored, reference) -> None:
+    from analysis import sentiment as S
+
+    corpus, sent = scored
+    res = pipeline.results(reference[0].out)
+    got = S.sample_sentences(res, res.sample())
+    exact = [c for c in S.SENTENCE_COLUMNS if c != "text"]
+    pd.testing.assert_frame_equal(got[exact], sent[exact], check_dtype=False)
+    own = (sent["voice"] == "own") & (sent["end"] - sent["start"] == sent["text"].str.len())
+    assert (got.loc[own, "text"] == sent.loc[own, "text"]).all() and own.sum() > 50
+
+
+def test_open_results_reads_a_given_run_and_refuses_one_grouped_otherwise(reference) -> None:
+    from analysis.corpus import size_table
+
+    res = pipeline.open_results(reference[0].out, group_by="outlet")
+    assert res.out == reference[0].out
+    sizes = size_table(res.sample())  # raw length from raw_chars: the sample has no raw text
+    assert (sizes["removed_pct"] >= 0).all() and (sizes["raw_chars"] >= sizes["clean_chars"]).all()
+    with pytest.raises(InputError, match="groups by 'outlet', not 'date'"):
+        pipeline.open_results(reference[0].out, group_by="date")
