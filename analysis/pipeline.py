@@ -1058,12 +1058,19 @@ class Results:
         return docs
 
     def sample_note(self) -> str:
-        """One line saying what the text sections are computed on: the whole corpus, or a sample of it."""
-        n, total = len(pd.read_parquet(self.out / "aggregates" / "sample.parquet", columns=["id"])), \
-            int(self.manifest()["summary"]["analysed"])
+        """One line saying what the sections marked *(text sample)* read: the whole corpus, or a sample of it."""
+        n = len(pd.read_parquet(self.out / "aggregates" / "sample.parquet", columns=["id"]))
+        total = int(self.manifest()["summary"]["analysed"])
         if n >= total:
-            return f"Computed on all {total:,} documents."
-        return f"Computed on a sample of {n:,} of {total:,} documents (per group the documents of smallest id hash)."
+            return f"Sections marked (text sample) read all {total:,} documents: the sample is the whole corpus."
+        return (f"Sections marked (text sample) read a sample of {n:,} of {total:,} documents: per group, those "
+                "of smallest id hash (uniform and reproducible); all other sections count every document.")
+
+    def largest_groups(self, n: int = 12) -> list[str]:
+        """The ``n`` groups with most documents (ties by name), sorted by name: what figures show of many groups."""
+        groups = self.table("groups", columns=["group", "documents"])
+        top = groups.sort_values(["documents", "group"], ascending=[False, True], kind="stable").head(n)
+        return sorted(top["group"])
 
 
 def _arguments(corpus: Path, *, group_by: str, chunk_size: int, ngram_max: int, sample_k: int,

@@ -1919,6 +1919,22 @@ def shares_of_voice(counts: "Any") -> "Any":
     return counts.assign(**{f"{v}_share": counts[v] / total for v in ("quoted", "reported", "own")})
 
 
+def speaker_counts(group_speakers: "Any", *, top: int | None = 10) -> "Any":
+    """Attributions per group and named speaker, most quoted first, from the pipeline's ``group_speakers``.
+
+    Args:
+        group_speakers: Rows ``group, speaker, speaker_type, quotes`` (one per speaker type).
+        top: Speakers kept per group (None = all); unresolved speakers (None) count as one.
+
+    Returns:
+        group, speaker, attributions; sorted by group, attributions (desc), speaker.
+    """
+    counts = (group_speakers.groupby(["group", "speaker"], dropna=False)["quotes"].sum().rename("attributions")
+              .reset_index().sort_values(["group", "attributions", "speaker"], ascending=[True, False, True],
+                                         ignore_index=True, na_position="last"))
+    return counts if top is None else counts.groupby("group", sort=False).head(top).reset_index(drop=True)
+
+
 def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0, missing_ok: bool = False) -> "Any":
     """Which quoted words in the other documents are found in a source document.
 

@@ -351,6 +351,8 @@ def test_the_text_sample_is_bottom_k_per_group_whatever_the_partitioning(chunk_s
     sample = pipeline.results(tmp_path / "out").sample()
     assert sample["id"].tolist() == expected_sample(make_records(60), k=k, cap=cap)
     assert sample.attrs["documents"] == 60 and sample.attrs["sampled"] == len(sample)
+    note = pipeline.results(tmp_path / "out").sample_note()
+    assert f"a sample of {len(sample)} of 60 documents" in note
 
 
 def test_the_sample_of_a_small_corpus_is_the_corpus_as_load_corpus_reads_it(good_jsonl: Path, reference) -> None:
@@ -361,7 +363,9 @@ def test_the_sample_of_a_small_corpus_is_the_corpus_as_load_corpus_reads_it(good
     assert (sample["raw_chars"] == corpus["raw_text"].str.len()).all()
     pd.testing.assert_frame_equal(sample.drop(columns=["raw_text", "raw_chars", "group"]),
                                   corpus.drop(columns=["raw_text"]), check_dtype=False)
-    assert pipeline.results(reference[0].out).sample_note() == "Computed on all 60 documents."
+    res = pipeline.results(reference[0].out)
+    assert res.sample_note() == "Sections marked (text sample) read all 60 documents: the sample is the whole corpus."
+    assert res.largest_groups(2) == ["Capital Ledger", "Harbor Times"]  # 20 documents each: ties by name
 
 
 def test_results_for_reuses_a_finished_run_and_resumes_an_unfinished_one(good_jsonl: Path, tmp_path: Path,

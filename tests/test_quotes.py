@@ -484,3 +484,17 @@ def test_voice_counts_match_the_per_character_definition(text: str, cuts) -> Non
         c, d = sorted((min(c, len(text)), min(d, len(text))))
         spans.append((a, b, [(c, d)]))
     assert voice_counts(text, [_quote(a, b, f) for a, b, f in spans]) == _reference_voice_counts(text, spans)
+
+
+@pytest.mark.parametrize("top, expected", [
+    (None, [("A", "Lee", 5), ("A", "Kim", 2), ("A", None, 2), ("B", "Kim", 1)]),
+    (1, [("A", "Lee", 5), ("B", "Kim", 1)]),
+])
+def test_speaker_counts_sum_speaker_types_and_keep_the_top(top, expected) -> None:
+    from analysis.quotes import speaker_counts
+
+    rows = pd.DataFrame([("A", "Lee", "person", 3), ("A", "Lee", "government_body", 2), ("A", "Kim", "person", 2),
+                         ("A", None, None, 2), ("B", "Kim", "person", 1)],
+                        columns=["group", "speaker", "speaker_type", "quotes"])
+    got = speaker_counts(rows, top=top)
+    assert [(g, None if s != s else s, n) for g, s, n in got.itertuples(index=False)] == expected
