@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corpus", default=None, help="any corpus the loader accepts (default: the seed corpus)")
     s.add_argument("--out", default=None, help="output folder (default: reports/)")
     s.add_argument("--group-by", default="outlet", help="group column (default: outlet)")
+    s.add_argument("--results", default=None,
+                   help="render this pipeline run (python -m analysis run --out) instead of running the pipeline")
 
     s = sub.add_parser("run", help="streaming pipeline: per-document Parquet and per-group aggregates")
     s.add_argument("--corpus", required=True, help="JSONL, JSONL.gz, CSV, Parquet or a folder of .txt files")

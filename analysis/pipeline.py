@@ -1082,19 +1082,20 @@ def _arguments(corpus: Path, *, group_by: str, chunk_size: int, ngram_max: int, 
 
 def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", ngram_max: int = REPORT_NGRAM_MAX,
                 chunk_size: int = 1000, sample_k: int = SAMPLE_K, sample_cap: int = SAMPLE_CAP,
-                cache: str | Path | None = None) -> Results:
+                cache: str | Path | None = None, progress: bool | None = False) -> Results:
     """The pipeline's results for a corpus: a finished run is reused, an unfinished one resumed, else one is run.
 
     The run goes to a folder of ``cache`` named from the corpus fingerprint (path,
     sizes, modification times, and those of a folder's metadata table) and the
-    arguments, so an edited corpus or other arguments get a new run. Quiet (no progress
-    bar, no log lines), for notebooks.
+    arguments, so an edited corpus or other arguments get a new run. Quiet by default (no
+    progress bar; log lines only where logging is configured), for notebooks.
 
     Args:
         corpus: Any corpus :func:`run` reads; ``None`` = the seed corpus (``data/raw``
             with ``data/metadata.csv``).
         group_by, ngram_max, chunk_size, sample_k, sample_cap: As :func:`run`.
         cache: Folder of cached runs (default ``data/processed/runs``).
+        progress: As :func:`run` (default off: notebooks show no bar).
 
     Returns:
         The finished run's :class:`Results`.
@@ -1114,7 +1115,7 @@ def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", n
     manifest = out / "manifest.json"
     if not (manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("complete")):
         run(path, out, group_by=group_by, ngram_max=ngram_max, chunk_size=chunk_size, sample_k=sample_k,
-            sample_cap=sample_cap, progress=False)
+            sample_cap=sample_cap, progress=progress)
     return results(out)
 
 

@@ -450,3 +450,28 @@ def test_open_results_reads_a_given_run_and_refuses_one_grouped_otherwise(refere
     assert sizes["raw_chars"].tolist() == [len(r["text"]) for r in sorted(make_records(60), key=lambda r: r["id"])]
     with pytest.raises(InputError, match="groups by 'outlet', not 'date'"):
         pipeline.open_results(reference[0].out, group_by="date")
+
+
+def test_the_notebooks_count_tables_from_results_equal_the_in_memory_ones(scored, reference) -> None:
+    """The expressions notebooks 02 and 04 show, from the run's aggregates and from the whole corpus in memory."""
+    from analysis.quotes import quotes_table, speaker_counts
+
+    corpus, sent = scored
+    res = pipeline.results(reference[0].out)
+    quotes = quotes_table(corpus)
+    kinds = res.table("group_quotes").pivot_table(index="group", columns="kind", values="quotes", aggfunc="sum",
+                                                  fill_value=0)
+    direct = quotes.pivot_table(index="outlet", columns="kind", values="quote", aggfunc="count", fill_value=0)
+    assert kinds.to_dict() == direct.to_dict()
+    types = res.table("group_speakers").fillna({"speaker_type": "none"}).pivot_table(
+        index="speaker_type", columns="group", values="quotes", aggfunc="sum", fill_value=0)
+    direct = quotes.assign(speaker_type=quotes["speaker_type"].fillna("none")).pivot_table(
+        index="speaker_type", columns="outlet", values="quote", aggfunc="count", fill_value=0)
+    assert types.to_dict() == direct.to_dict()
+    by_name = quotes.groupby(["outlet", "speaker"], dropna=False).size()
+    got = speaker_counts(res.table("group_speakers"), top=None).set_index(["group", "speaker"])["attributions"]
+    assert got.sort_index().to_dict() == by_name.sort_index().to_dict()
+    segments = res.table("group_sentiment").pivot_table(index="group", columns="voice", values="segments",
+                                                        aggfunc="sum", fill_value=0)
+    assert segments.to_dict() == sent.pivot_table(index="outlet", columns="voice", values="compound", aggfunc="size",
+                                                  fill_value=0).to_dict()
