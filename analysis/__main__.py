@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ngram-max", type=int, default=1, help="longest n-gram counted into terms/ (default: 1)")
     s.add_argument("--workers", type=int, default=None, help="LocalCluster workers for engine dask (default: one per CPU)")
     s.add_argument("--restart", action="store_true", help="discard an earlier run in --out made with other arguments")
+    s.add_argument("--sample-k", type=int, default=None, help="documents per group in the text sample (default: 100)")
+    s.add_argument("--sample-cap", type=int, default=None, help="documents in the text sample in all (default: 500)")
     return p
 
 

@@ -475,3 +475,11 @@ def test_the_notebooks_count_tables_from_results_equal_the_in_memory_ones(scored
                                                         aggfunc="sum", fill_value=0)
     assert segments.to_dict() == sent.pivot_table(index="outlet", columns="voice", values="compound", aggfunc="size",
                                                   fill_value=0).to_dict()
+
+
+def test_cli_sets_the_sample_size(good_jsonl: Path, tmp_path: Path, capsys) -> None:
+    from analysis.__main__ import main
+
+    assert main(["run", "--corpus", str(good_jsonl), "--out", str(tmp_path / "out"), "--sample-k", "2",
+                 "--sample-cap", "5"]) == 0
+    assert pipeline.results(tmp_path / "out").sample()["id"].tolist() == expected_sample(make_records(60), k=2, cap=5)
