@@ -998,22 +998,44 @@ class Results:
                 columns=columns, filter=pq.filters_to_expression(filters) if filters else None).to_pandas()
         return pd.read_parquet(path, columns=columns, filters=filters)
 
-    def frequencies(self, *, min_count: int = 1) -> pd.DataFrame:
+    def _group_terms(self, *, min_count: int = 1) -> pa.Table:
+        """``group_terms`` without the terms seen fewer than ``min_count`` times in all, filtered in Arrow.
+
+        Most n-grams of a large corpus occur once: dropping them before pandas sees the
+        table keeps notebooks fast (the aggregate grows with the vocabulary).
+        """
+        terms = pq.read_table(self.out / "aggregates" / "group_terms.parquet")
+        if min_count > 1:
+            totals = terms.group_by("term", use_threads=False).aggregate([("count", "sum")])
+            keep = totals.filter(pc.greater_equal(totals["count_sum"], min_count))["term"]
+            terms = terms.filter(pc.is_in(terms["term"], value_set=keep))
+        return terms
+
+    def frequencies(self, *, min_count: int = 1, top: int | None = None) -> pd.DataFrame:
         """Term counts per group, as :func:`analysis.terms.frequencies` gives them for the whole corpus.
+
+        Args:
+            min_count: Drop terms seen fewer times in the whole corpus.
+            top: Keep each group's ``top`` first rows (chosen in Arrow, before pandas).
 
         Returns:
             ``group, term, n, count, rate_per_1k, words`` sorted by group, count desc, term.
         """
-        terms = self.table("group_terms")
-        if min_count > 1:
-            total = terms.groupby("term")["count"].transform("sum")
-            terms = terms[total >= min_count]
+        import numpy as np
+
+        terms = self._group_terms(min_count=min_count).sort_by(
+            [("group", "ascending"), ("count", "descending"), ("term", "ascending")])
+        if top is not None and len(terms):
+            codes = pc.dictionary_encode(terms["group"]).combine_chunks().indices.to_numpy()
+            row = np.arange(len(codes))
+            first = np.maximum.accumulate(np.where(np.r_[True, codes[1:] != codes[:-1]], row, 0))
+            terms = terms.filter(pa.array(row - first < top))
         words = self.table("groups").set_index("group")["words"]
-        out = terms.rename(columns={"documents": "n"})
+        out = terms.to_pandas().rename(columns={"documents": "n"})
         out["words"] = out["group"].map(words).astype("int64")
         out["rate_per_1k"] = 1000.0 * out["count"] / out["words"].clip(lower=1)
         out = out[["group", "term", "n", "count", "rate_per_1k", "words"]]
-        return out.sort_values(["group", "count", "term"], ascending=[True, False, True]).reset_index(drop=True)
+        return out.reset_index(drop=True)
 
     def dfm(self, *, min_count: int = 1) -> Any:
         """A groups x terms :class:`analysis.terms.DocumentTermMatrix` (one row per group).
@@ -1026,13 +1048,17 @@ class Results:
 
         from analysis.terms import DocumentTermMatrix
 
-        freq = self.frequencies(min_count=min_count)
+        terms = self._group_terms(min_count=min_count)
         groups = self.table("groups").sort_values("group")
         labels = groups["group"].to_numpy(dtype=object)
-        vocab = np.array(sorted(freq["term"].unique()), dtype=object)
-        row = pd.Categorical(freq["group"], categories=labels).codes
-        col = pd.Categorical(freq["term"], categories=vocab).codes
-        matrix = sp.csr_matrix((freq["count"].to_numpy(dtype=np.int64), (row, col)), shape=(len(labels), len(vocab)))
+        # indices in Arrow: UTF-8 byte order is code point order, so the vocabulary sorts as Python sorts it
+        vocab = pc.unique(terms["term"]) if len(terms) else pa.array([], _STR)
+        vocab = vocab.take(pc.array_sort_indices(vocab))
+        row = pc.index_in(terms["group"], value_set=pa.array(labels.tolist(), _STR)).to_numpy()
+        col = pc.index_in(terms["term"], value_set=vocab).to_numpy()
+        vocab = np.array(vocab.to_pylist(), dtype=object)
+        matrix = sp.csr_matrix((terms["count"].to_numpy().astype(np.int64), (row, col)),
+                               shape=(len(labels), len(vocab)))
         matrix.sort_indices()
         return DocumentTermMatrix(matrix=matrix, doc_ids=labels, terms=vocab,
                                   docvars=pd.DataFrame({"group": labels}),
@@ -1043,8 +1069,8 @@ class Results:
         """The run's manifest: arguments, completeness and counts."""
         return json.loads((self.out / "manifest.json").read_text(encoding="utf-8"))
 
-    def sample(self) -> pd.DataFrame:
-        """The run's text sample, shaped like :func:`analysis.corpus.load_corpus` output.
+    def sample(self, *, groups: list[str] | None = None) -> pd.DataFrame:
+        """The run's text sample (of ``groups`` only, if given), shaped like :func:`analysis.corpus.load_corpus` output.
 
         Per group the documents of smallest id hash (see :func:`_merge_sample`); the
         whole corpus when it is small. Columns :data:`analysis.corpus.COLUMNS` (``raw_text``
@@ -1055,7 +1081,8 @@ class Results:
         from analysis.corpus import COLUMNS, REJECTED_COLUMNS
 
         # built from records as load_corpus builds its frame, so the column types are the same
-        rows = pq.read_table(self.out / "aggregates" / "sample.parquet").to_pylist()
+        rows = pq.read_table(self.out / "aggregates" / "sample.parquet",
+                             filters=None if groups is None else [("group", "in", list(groups))]).to_pylist()
         for row in rows:
             meta = json.loads(row.pop("meta"))
             row.update({k: v for k, v in meta.items() if k not in row}, removed=json.loads(row["removed"]), raw_text=None)

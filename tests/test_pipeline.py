@@ -483,3 +483,18 @@ def test_cli_sets_the_sample_size(good_jsonl: Path, tmp_path: Path, capsys) -> N
     assert main(["run", "--corpus", str(good_jsonl), "--out", str(tmp_path / "out"), "--sample-k", "2",
                  "--sample-cap", "5"]) == 0
     assert pipeline.results(tmp_path / "out").sample()["id"].tolist() == expected_sample(make_records(60), k=2, cap=5)
+
+
+@pytest.mark.parametrize("min_count, top", [(1, None), (3, None), (1, 2), (4, 3)])
+def test_frequencies_and_dfm_filtered_in_arrow_equal_the_filtered_frames(min_count: int, top, reference) -> None:
+    from analysis.terms import keyness
+
+    res = pipeline.results(reference[0].out)
+    full = res.frequencies()
+    total = full.groupby("term")["count"].transform("sum")
+    expected = full[total >= min_count]
+    expected = (expected if top is None else expected.groupby("group").head(top)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(res.frequencies(min_count=min_count, top=top), expected)
+    pd.testing.assert_frame_equal(keyness(res.dfm(min_count=min_count), group_by="group", min_count=min_count),
+                                  keyness(res.dfm(), group_by="group", min_count=min_count))
+    assert res.sample(groups=["Valley Wire"])["group"].unique().tolist() == ["Valley Wire"]
