@@ -48,7 +48,7 @@ renamed into place (atomic on POSIX), then a marker ``_partitions/part-NNNNN.jso
 with its counts is written the same way. A rerun with the same arguments skips
 partitions that have a marker; a partition interrupted half-way is recomputed and
 overwrites its own deterministic file names, so nothing is lost or duplicated. The
-arguments (corpus fingerprint, group column, chunk size, schema version) are recorded
+arguments (corpus fingerprint, group column, chunk size, n-grams, sample sizes, schema version) are recorded
 in ``manifest.json``; a rerun with different ones is refused unless ``restart=True``.
 The engine is not part of a run's identity: both engines write identical files, so a
 run started locally may be finished on Dask.
