@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corpus", default=None, help="any corpus the loader accepts (default: the seed corpus)")
     s.add_argument("--out", default=None, help="output folder (default: reports/)")
     s.add_argument("--group-by", default="outlet", help="group column (default: outlet)")
+    s.add_argument("--results", default=None,
+                   help="render this pipeline run (python -m analysis run --out) instead of running the pipeline")
 
     s = sub.add_parser("run", help="streaming pipeline: per-document Parquet and per-group aggregates")
     s.add_argument("--corpus", required=True, help="JSONL, JSONL.gz, CSV, Parquet or a folder of .txt files")
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ngram-max", type=int, default=1, help="longest n-gram counted into terms/ (default: 1)")
     s.add_argument("--workers", type=int, default=None, help="LocalCluster workers for engine dask (default: one per CPU)")
     s.add_argument("--restart", action="store_true", help="discard an earlier run in --out made with other arguments")
+    s.add_argument("--sample-k", type=int, default=None, help="documents per group in the text sample (default: 100)")
+    s.add_argument("--sample-cap", type=int, default=None, help="documents in the text sample in all (default: 500)")
     return p
 
 

@@ -892,8 +892,12 @@ def provenance_table(corpus: pd.DataFrame) -> pd.DataFrame:
 
 
 def size_table(corpus: pd.DataFrame, *, group_by: str = "outlet") -> pd.DataFrame:
-    """Sizes per document: words, paragraphs, sentences, raw and cleaned characters, share removed (%)."""
-    raw = corpus["raw_text"].str.len()
+    """Sizes per document: words, paragraphs, sentences, raw and cleaned characters, share removed (%).
+
+    The raw length comes from ``raw_chars`` when the table has it (the pipeline's text
+    sample keeps the length, not the raw text), else from ``raw_text``.
+    """
+    raw = corpus["raw_chars"] if "raw_chars" in corpus.columns else corpus["raw_text"].str.len()
     kept = corpus["text"].str.len()
     return pd.DataFrame({
         "id": corpus["id"], group_by: corpus[group_by], "n_words": corpus["n_words"],

@@ -32,12 +32,23 @@ rows are read (row-group statistics skip the rest), summed with Arrow's ``group_
 and appended, in key order, to the output file. Memory is bounded by one batch (or by
 one group's partial rows when a single group exceeds the budget), not by the corpus.
 
+Text sample. Sections that need texts (KWIC, naming evidence, carried quotes, target
+sentiment, extreme sentences) read a bounded sample instead of the corpus: per group the
+``sample_k`` documents with the smallest BLAKE2b hash of their id (bottom-k sampling, Cohen &
+Kaplan 2007: uniform within the group and a function of the ids alone), at most ``sample_cap``
+in all, taken in rounds across groups. Each partition writes its own bottom-k candidates
+(texts included) under ``_partials/sample/``; :func:`aggregate` reads their keys, chooses, and
+reads the chosen texts into ``aggregates/sample.parquet``, so the sample is identical whatever
+the partitioning or engine. Per-document counts that are cheap given what a partition already
+computed are tables of their own (``voice/``: characters by voice, from the quotes found, 0.8%
+of a partition's CPU on AllSides articles); anything costlier runs on the sample instead.
+
 Resumability. A partition's files are written under hidden temporary names and
 renamed into place (atomic on POSIX), then a marker ``_partitions/part-NNNNN.json``
 with its counts is written the same way. A rerun with the same arguments skips
 partitions that have a marker; a partition interrupted half-way is recomputed and
 overwrites its own deterministic file names, so nothing is lost or duplicated. The
-arguments (corpus fingerprint, group column, chunk size, schema version) are recorded
+arguments (corpus fingerprint, group column, chunk size, n-grams, sample sizes, schema version) are recorded
 in ``manifest.json``; a rerun with different ones is refused unless ``restart=True``.
 The engine is not part of a run's identity: both engines write identical files, so a
 run started locally may be finished on Dask.
@@ -61,6 +72,7 @@ work is pure Python and holds the GIL.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -78,20 +90,27 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from analysis.config import PROCESSED
 from analysis.errors import InputError
 
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 3  # 3: partial sums per partition (_partials/), doc_sentiment per partition
+SCHEMA_VERSION = 4  # 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
 #: Per-document tables, one Parquet file per partition in each folder.
-TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects")
+TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects", "voice")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
 _IN_FLIGHT_PER_WORKER = 2
 _MARKERS = "_partitions"
 _PARTIALS = "_partials"
 #: Partial-sum rows merged at once by :func:`aggregate` (a few tens of MB in Arrow).
 _MERGE_ROWS = 500_000
+#: Text sample: documents kept per group (bottom-k of the id hash) and in all (see :func:`_merge_sample`).
+SAMPLE_K = 100
+SAMPLE_CAP = 500
+#: Default cache of :func:`results_for` runs, and the n-grams they count (what notebook 03 shows).
+RUNS = "runs"
+REPORT_NGRAM_MAX = 3
 
 
 @dataclass(frozen=True)
@@ -179,7 +198,8 @@ def _write_partition(out: Path, result: PartitionResult) -> None:
     name = _part_name(result.part)
     arrow = {t: pa.Table.from_pandas(f, schema=SCHEMAS[t], preserve_index=False) for t, f in result.tables.items()}
     for table, data in arrow.items():
-        _write_table(data, out / table / f"{name}.parquet")
+        # the sample's per-partition candidates are a partial, like the partial sums
+        _write_table(data, (out / _PARTIALS / table if table == "sample" else out / table) / f"{name}.parquet")
     specs = _aggregate_specs()
     _write_table(_partial(arrow, "doc_sentiment", specs["doc_sentiment"]), out / "doc_sentiment" / f"{name}.parquet")
     for agg in AGGREGATES:
@@ -233,7 +253,7 @@ def _prepare(out: Path, arguments: dict[str, Any], *, restart: bool) -> dict[int
             shutil.rmtree(out / sub, ignore_errors=True)
         manifest.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    for sub in (*TABLES, _MARKERS, *(f"{_PARTIALS}/{a}" for a in AGGREGATES)):
+    for sub in (*TABLES, _MARKERS, *(f"{_PARTIALS}/{a}" for a in (*AGGREGATES, "sample"))):
         (out / sub).mkdir(parents=True, exist_ok=True)
     _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": False}, manifest)
     return {}
@@ -313,7 +333,7 @@ def _polarity() -> dict[str, pc.Expression]:
 
 
 #: Per-group aggregates made by :func:`aggregate`, each merged from per-partition partial sums.
-AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers")
+AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers", "group_voice")
 
 
 @functools.lru_cache(maxsize=1)
@@ -342,6 +362,9 @@ def _aggregate_specs() -> dict[str, tuple[str, list[str], list[tuple[str, str, s
         "group_quotes": ("quotes", ["group", "kind"], [("start", "count", "quotes")], {}),
         "group_speakers": ("quotes", ["group", "speaker", "speaker_type"], [
             ("start", "count", "quotes"), ("id", "count_distinct", "documents")], {}),
+        "group_voice": ("voice", ["group"], [
+            ("id", "count", "documents"), ("chars", "sum", "chars"), ("quoted", "sum", "quoted"),
+            ("reported", "sum", "reported"), ("own", "sum", "own")], {}),
     }
 
 
@@ -412,7 +435,43 @@ def aggregate(out: str | Path) -> dict[str, Path]:
     for name in AGGREGATES:
         paths[name] = target / f"{name}.parquet"
         _merge(out, name, paths[name])
+    arguments = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["arguments"]
+    paths["sample"] = target / "sample.parquet"
+    _merge_sample(out, paths["sample"], k=arguments["sample_k"], cap=arguments["sample_cap"])
     return paths
+
+
+def id_hash(doc_id: str) -> int:
+    """A stable 64-bit hash of a document id (BLAKE2b): the sample's order, the same in every process."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+def _sample_order(keys: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """``keys`` (id, group, hash) cut to each group's ``k`` smallest hashes, with their ``rank`` in the group."""
+    keys = keys.sort_values(["group", "hash", "id"], kind="stable")
+    keys = keys.assign(rank=keys.groupby("group", sort=False).cumcount())
+    return keys[keys["rank"] < k]
+
+
+def _merge_sample(out: Path, path: Path, *, k: int, cap: int) -> None:
+    """Merge the partitions' sample candidates into the run's text sample.
+
+    Bottom-k sampling (Cohen & Kaplan 2007): each group keeps the ``k`` documents with
+    the smallest :func:`id_hash`, a uniform random sample within the group that is a
+    function of the ids alone, so it is the same whatever the partitioning or engine
+    (each partition keeps its own bottom-k, which contains its share of the global
+    one). Over ``cap`` documents in all, groups are taken in rounds: every group's
+    first document, then every group's second, and so on (within a round by hash), so
+    small groups are never crowded out by large ones. Only the keys are read to
+    choose; texts are read for the chosen documents only.
+    """
+    schema = SCHEMAS["sample"]
+    dataset = ds.dataset(out / _PARTIALS / "sample", format="parquet", schema=schema)
+    keys = _sample_order(dataset.to_table(columns=["id", "group", "hash"]).to_pandas(), k=k)
+    chosen = keys.sort_values(["rank", "hash", "id"], kind="stable").head(cap)
+    table = dataset.to_table(filter=pc.field("id").isin(pa.array(chosen["id"].tolist(), _STR)))
+    table = table.sort_by([("group", "ascending"), ("id", "ascending")])
+    _write_table(table, path)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -430,6 +489,8 @@ def run(
     workers: int | None = None,
     restart: bool = False,
     progress: bool | None = None,
+    sample_k: int = SAMPLE_K,
+    sample_cap: int = SAMPLE_CAP,
 ) -> RunSummary:
     """Analyse a corpus partition by partition; write per-document Parquet and per-group aggregates.
 
@@ -444,6 +505,8 @@ def run(
         workers: LocalCluster workers (default: the CPUs this process may use).
         restart: Discard an earlier run in ``out`` made with different arguments.
         progress: Show a progress bar; ``None`` = only when stderr is a terminal.
+        sample_k: Documents per group kept in the text sample (:meth:`Results.sample`).
+        sample_cap: Documents kept in the text sample in all.
 
     Returns:
         A :class:`RunSummary`; its counts satisfy ``documents_in == analysed + rejected``.
@@ -461,8 +524,10 @@ def run(
         raise InputError("corpus not found", source=str(corpus))
     if ngram_max not in (1, 2, 3):
         raise InputError(f"ngram_max must be 1, 2 or 3, not {ngram_max}")
-    arguments = {"corpus": _fingerprint(corpus.resolve()), "group_by": group_by, "chunk_size": chunk_size,
-                 "ngram_max": ngram_max, "schema_version": SCHEMA_VERSION}
+    if sample_k < 0 or sample_cap < 0:
+        raise InputError(f"sample sizes must be at least 0, not {sample_k} and {sample_cap}")
+    arguments = _arguments(corpus, group_by=group_by, chunk_size=chunk_size, ngram_max=ngram_max,
+                           sample_k=sample_k, sample_cap=sample_cap)
     done = _prepare(out, arguments, restart=restart)
     if done:
         log.info("resuming %s: %d partitions already finished", out, len(done))
@@ -506,7 +571,7 @@ def run(
                 yield part, chunk
 
     try:
-        options = {"group_by": group_by, "ngram_max": ngram_max}
+        options = {"group_by": group_by, "ngram_max": ngram_max, "sample_k": sample_k}
         if engine == "local":
             _run_local(chunks(), writer, **options)
         else:
@@ -541,7 +606,9 @@ def cli_run(args: Any) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     summary = run(args.corpus, args.out, group_by=args.group_by, engine=args.engine, scheduler=args.scheduler,
                   chunk_size=args.chunk_size, ngram_max=getattr(args, "ngram_max", 1),
-                  workers=getattr(args, "workers", None), restart=getattr(args, "restart", False))
+                  workers=getattr(args, "workers", None), restart=getattr(args, "restart", False),
+                  sample_k=SAMPLE_K if getattr(args, "sample_k", None) is None else args.sample_k,
+                  sample_cap=SAMPLE_CAP if getattr(args, "sample_cap", None) is None else args.sample_cap)
     print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in asdict(summary).items()}))
     return 0
 
@@ -568,6 +635,16 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("group", _STR), ("id", _STR), ("voice", _STR), ("segments", _I64), ("compound_sum", _F64),
         ("compound_mean", _F64), ("positive", _I64), ("negative", _I64)]),
     "rejects": pa.schema([("id", _STR), ("source", _STR), ("reason", _STR)]),
+    "voice": pa.schema([("id", _STR), ("group", _STR), ("chars", _I64), ("quoted", _I64), ("reported", _I64),
+                        ("own", _I64)]),
+    # the text sample: what load_corpus gives, minus the raw text (its length instead);
+    # removed = the removal log as JSON, meta = the other metadata columns as one JSON object
+    "sample": pa.schema([
+        ("id", _STR), ("group", _STR), ("hash", pa.uint64()), ("outlet", _STR), ("date", _STR), ("title", _STR),
+        ("text", _STR), ("removed", _STR), ("flags", pa.list_(_STR)), ("n_paragraphs", _I32),
+        ("n_sentences", _I32), ("n_words", _I64), ("raw_chars", _I64), ("dateline", _STR),
+        ("dateline_place", _STR), ("dateline_agency", _STR), ("section", _STR), ("stamp", _STR),
+        ("source", _STR), ("meta", _STR)]),
 }
 #: Arrow schemas of the per-group aggregates, and of their per-partition partial sums.
 AGGREGATE_SCHEMAS: dict[str, pa.Schema] = {
@@ -579,6 +656,8 @@ AGGREGATE_SCHEMAS: dict[str, pa.Schema] = {
     "group_quotes": pa.schema([("group", _STR), ("kind", _STR), ("quotes", _I64)]),
     "group_speakers": pa.schema([
         ("group", _STR), ("speaker", _STR), ("speaker_type", _STR), ("quotes", _I64), ("documents", _I64)]),
+    "group_voice": pa.schema([("group", _STR), ("documents", _I64), ("chars", _I64), ("quoted", _I64),
+                              ("reported", _I64), ("own", _I64)]),
     "doc_sentiment": SCHEMAS["doc_sentiment"],
 }
 
@@ -632,6 +711,44 @@ def _term_rows(documents: pd.DataFrame, *, ngram_max: int) -> tuple[pd.DataFrame
     return terms, dict(zip(d.doc_ids, d.n_words.tolist()))
 
 
+def _voice_rows(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> pd.DataFrame:
+    """Non-space characters per document in each voice (:func:`analysis.quotes.voice_counts`), from the quotes found."""
+    from analysis.quotes import voice_counts
+
+    rows = []
+    for doc_id, group, text in zip(documents["id"], documents["group"], documents["text"]):
+        own, reported, quoted = voice_counts(text, quotes[doc_id])
+        rows.append({"id": doc_id, "group": group, "chars": own + reported + quoted, "quoted": quoted,
+                     "reported": reported, "own": own})
+    return _frame("voice", rows)
+
+
+def _sample_rows(docs: list[dict[str, Any]], documents: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """A partition's text-sample candidates: per group, the ``k`` analysed documents of smallest :func:`id_hash`.
+
+    Cheap: one hash per document and a sort; the merge is :func:`_merge_sample`.
+    """
+    if k < 1 or documents.empty:
+        return _frame("sample", [])
+    keys = documents[["id", "group", "n_sentences"]].assign(hash=[id_hash(i) for i in documents["id"]])
+    keys = _sample_order(keys, k=k)
+    by_id = {d["id"]: d for d in docs}
+    fixed = set(SCHEMAS["sample"].names) | {"raw_text", "n_removed", "text"}
+    rows = []
+    for doc_id, group, n_sentences, h in keys[["id", "group", "n_sentences", "hash"]].itertuples(index=False):
+        d = by_id[doc_id]
+        rows.append({
+            **{c: d.get(c) for c in SCHEMAS["sample"].names}, "group": group, "hash": h, "n_sentences": n_sentences,
+            "removed": json.dumps(d.get("removed") or [], ensure_ascii=False),
+            "flags": list(d.get("flags") or []),
+            "meta": json.dumps({c: v for c, v in d.items() if c not in fixed}, ensure_ascii=False, default=str),
+        })
+    frame = _frame("sample", rows)
+    for c in ("date", "dateline", "dateline_place", "dateline_agency", "section", "stamp"):
+        frame[c] = [None if v is None or v != v else str(v) for v in frame[c]]
+    return frame
+
+
 def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tuple[pd.DataFrame, dict[str, int], dict[str, str]]:
     """Sentence sentiment with voice for a partition, sentences per document, and the documents that failed (id -> reason).
 
@@ -662,7 +779,8 @@ def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tu
         return (pd.concat(parts, ignore_index=True) if parts else _frame("sentences", [])), counts, failed
 
 
-def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: int = 1) -> PartitionResult:
+def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: int = 1,
+                      sample_k: int = SAMPLE_K) -> PartitionResult:
     """Clean and analyse one partition of raw records; a failing document becomes a reject, never a crash.
 
     Cleaning runs here (on the Dask workers, and not again for the finished partitions
@@ -676,10 +794,11 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
         part: Partition number (names the output files).
         group_by: Column whose value groups documents (missing -> ``"unknown"``).
         ngram_max: Longest n-gram counted (as :func:`analysis.terms.dfm`).
+        sample_k: Text-sample candidates kept per group (:func:`_sample_rows`).
 
     Returns:
-        Tables ``documents, sentences, quotes, terms, rejects`` (:data:`SCHEMAS`) and counts,
-        rows in input order.
+        Tables ``documents, sentences, quotes, terms, rejects, sample`` (:data:`SCHEMAS`) and
+        counts, rows in input order.
     """
     from analysis.corpus import build_document, text_digest
 
@@ -735,6 +854,8 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
         "terms": _frame("terms", terms),
         "rejects": pd.DataFrame(rejects, columns=[*SCHEMAS["rejects"].names, "order"]),
     }
+    tables["voice"] = _voice_rows(documents, quotes)
+    tables["sample"] = _sample_rows(docs, tables["documents"], k=sample_k)
     counts = {"documents_in": len(chunk), **_counts(tables), "seconds": round(time.perf_counter() - t0, 3)}
     # seconds per step, for the log and the benchmark: where a partition's time goes
     ends = [*list(clock.values())[1:], time.perf_counter()]
@@ -781,11 +902,11 @@ def _dedupe(result: PartitionResult, builder: Any) -> None:
         new = pd.DataFrame([{"id": i, "source": sources[i], "reason": r, "order": k} for i, (k, r) in drop.items()],
                            columns=rej.columns)
         tables["rejects"] = pd.concat([rej, new], ignore_index=True) if len(rej) else new
-        for name in ("documents", "sentences", "quotes", "terms"):
+        for name in ("documents", "sentences", "quotes", "terms", "voice", "sample"):
             tables[name] = tables[name][~tables[name]["id"].isin(drop)].reset_index(drop=True)
-        if flags:
-            docs = tables["documents"]
-            docs["flags"] = [f + [flags[i]] if i in flags else f for i, f in zip(docs["id"], docs["flags"])]
+        for name in ("documents", "sample") if flags else ():
+            docs = tables[name]
+            docs["flags"] = [list(f) + [flags[i]] if i in flags else f for i, f in zip(docs["id"], docs["flags"])]
         result.counts.update(_counts(tables))
     rej = tables["rejects"].sort_values("order", kind="stable")
     tables["rejects"] = _frame("rejects", rej.drop(columns="order").reset_index(drop=True))
@@ -819,9 +940,10 @@ class _InOrder:
 
 
 def _slim(doc: dict[str, Any]) -> dict[str, Any]:
-    """What a partition needs of a reader document: drops the raw text and the removal log's texts."""
-    out = {k: v for k, v in doc.items() if k not in ("raw_text", "removed")}
+    """What a partition needs of a reader document: drops the raw text (its length is kept for the sample)."""
+    out = {k: v for k, v in doc.items() if k != "raw_text"}
     out["n_removed"] = len(doc.get("removed") or ())
+    out["raw_chars"] = len(doc.get("raw_text") or "")
     return out
 
 
@@ -876,22 +998,44 @@ class Results:
                 columns=columns, filter=pq.filters_to_expression(filters) if filters else None).to_pandas()
         return pd.read_parquet(path, columns=columns, filters=filters)
 
-    def frequencies(self, *, min_count: int = 1) -> pd.DataFrame:
+    def _group_terms(self, *, min_count: int = 1) -> pa.Table:
+        """``group_terms`` without the terms seen fewer than ``min_count`` times in all, filtered in Arrow.
+
+        Most n-grams of a large corpus occur once: dropping them before pandas sees the
+        table keeps notebooks fast (the aggregate grows with the vocabulary).
+        """
+        terms = pq.read_table(self.out / "aggregates" / "group_terms.parquet")
+        if min_count > 1:
+            totals = terms.group_by("term", use_threads=False).aggregate([("count", "sum")])
+            keep = totals.filter(pc.greater_equal(totals["count_sum"], min_count))["term"]
+            terms = terms.filter(pc.is_in(terms["term"], value_set=keep))
+        return terms
+
+    def frequencies(self, *, min_count: int = 1, top: int | None = None) -> pd.DataFrame:
         """Term counts per group, as :func:`analysis.terms.frequencies` gives them for the whole corpus.
+
+        Args:
+            min_count: Drop terms seen fewer times in the whole corpus.
+            top: Keep each group's ``top`` first rows (chosen in Arrow, before pandas).
 
         Returns:
             ``group, term, n, count, rate_per_1k, words`` sorted by group, count desc, term.
         """
-        terms = self.table("group_terms")
-        if min_count > 1:
-            total = terms.groupby("term")["count"].transform("sum")
-            terms = terms[total >= min_count]
+        import numpy as np
+
+        terms = self._group_terms(min_count=min_count).sort_by(
+            [("group", "ascending"), ("count", "descending"), ("term", "ascending")])
+        if top is not None and len(terms):
+            codes = pc.dictionary_encode(terms["group"]).combine_chunks().indices.to_numpy()
+            row = np.arange(len(codes))
+            first = np.maximum.accumulate(np.where(np.r_[True, codes[1:] != codes[:-1]], row, 0))
+            terms = terms.filter(pa.array(row - first < top))
         words = self.table("groups").set_index("group")["words"]
-        out = terms.rename(columns={"documents": "n"})
+        out = terms.to_pandas().rename(columns={"documents": "n"})
         out["words"] = out["group"].map(words).astype("int64")
         out["rate_per_1k"] = 1000.0 * out["count"] / out["words"].clip(lower=1)
         out = out[["group", "term", "n", "count", "rate_per_1k", "words"]]
-        return out.sort_values(["group", "count", "term"], ascending=[True, False, True]).reset_index(drop=True)
+        return out.reset_index(drop=True)
 
     def dfm(self, *, min_count: int = 1) -> Any:
         """A groups x terms :class:`analysis.terms.DocumentTermMatrix` (one row per group).
@@ -904,13 +1048,17 @@ class Results:
 
         from analysis.terms import DocumentTermMatrix
 
-        freq = self.frequencies(min_count=min_count)
+        terms = self._group_terms(min_count=min_count)
         groups = self.table("groups").sort_values("group")
         labels = groups["group"].to_numpy(dtype=object)
-        vocab = np.array(sorted(freq["term"].unique()), dtype=object)
-        row = pd.Categorical(freq["group"], categories=labels).codes
-        col = pd.Categorical(freq["term"], categories=vocab).codes
-        matrix = sp.csr_matrix((freq["count"].to_numpy(dtype=np.int64), (row, col)), shape=(len(labels), len(vocab)))
+        # indices in Arrow: UTF-8 byte order is code point order, so the vocabulary sorts as Python sorts it
+        vocab = pc.unique(terms["term"]) if len(terms) else pa.array([], _STR)
+        vocab = vocab.take(pc.array_sort_indices(vocab))
+        row = pc.index_in(terms["group"], value_set=pa.array(labels.tolist(), _STR)).to_numpy()
+        col = pc.index_in(terms["term"], value_set=vocab).to_numpy()
+        vocab = np.array(vocab.to_pylist(), dtype=object)
+        matrix = sp.csr_matrix((terms["count"].to_numpy().astype(np.int64), (row, col)),
+                               shape=(len(labels), len(vocab)))
         matrix.sort_indices()
         return DocumentTermMatrix(matrix=matrix, doc_ids=labels, terms=vocab,
                                   docvars=pd.DataFrame({"group": labels}),
@@ -920,6 +1068,112 @@ class Results:
     def manifest(self) -> dict[str, Any]:
         """The run's manifest: arguments, completeness and counts."""
         return json.loads((self.out / "manifest.json").read_text(encoding="utf-8"))
+
+    def sample(self, *, groups: list[str] | None = None) -> pd.DataFrame:
+        """The run's text sample (of ``groups`` only, if given), shaped like :func:`analysis.corpus.load_corpus` output.
+
+        Per group the documents of smallest id hash (see :func:`_merge_sample`); the
+        whole corpus when it is small. Columns :data:`analysis.corpus.COLUMNS` (``raw_text``
+        is None; ``raw_chars`` holds its length) then the metadata columns and ``group``,
+        sorted by id. ``attrs``: ``rejected`` (the run's rejects), ``sampled`` and
+        ``documents`` (documents in the sample and analysed in the run).
+        """
+        from analysis.corpus import COLUMNS, REJECTED_COLUMNS
+
+        # built from records as load_corpus builds its frame, so the column types are the same
+        rows = pq.read_table(self.out / "aggregates" / "sample.parquet",
+                             filters=None if groups is None else [("group", "in", list(groups))]).to_pylist()
+        for row in rows:
+            meta = json.loads(row.pop("meta"))
+            row.update({k: v for k, v in meta.items() if k not in row}, removed=json.loads(row["removed"]), raw_text=None)
+            del row["hash"]
+        docs = pd.DataFrame(rows)
+        if docs.empty:
+            docs = pd.DataFrame(columns=[*COLUMNS, "group", "raw_chars"])
+        extra = [c for c in docs.columns if c not in COLUMNS]
+        docs = docs[list(COLUMNS) + extra].sort_values("id", kind="stable").reset_index(drop=True)
+        docs.attrs["rejected"] = self.table("rejects").reindex(columns=list(REJECTED_COLUMNS))
+        docs.attrs["sampled"] = len(docs)
+        docs.attrs["documents"] = int(self.manifest()["summary"]["analysed"])
+        return docs
+
+    def sample_note(self) -> str:
+        """One line saying what the sections marked *(text sample)* read: the whole corpus, or a sample of it."""
+        n = len(pd.read_parquet(self.out / "aggregates" / "sample.parquet", columns=["id"]))
+        total = int(self.manifest()["summary"]["analysed"])
+        if n >= total:
+            return f"Sections marked (text sample) read all {total:,} documents: the sample is the whole corpus."
+        return (f"Sections marked (text sample) read a sample of {n:,} of {total:,} documents: per group, those "
+                "of smallest id hash (uniform and reproducible); all other sections count every document.")
+
+    def largest_groups(self, n: int = 12) -> list[str]:
+        """The ``n`` groups with most documents (ties by name), sorted by name: what figures show of many groups."""
+        groups = self.table("groups", columns=["group", "documents"])
+        top = groups.sort_values(["documents", "group"], ascending=[False, True], kind="stable").head(n)
+        return sorted(top["group"])
+
+
+def _arguments(corpus: Path, *, group_by: str, chunk_size: int, ngram_max: int, sample_k: int,
+               sample_cap: int) -> dict[str, Any]:
+    """A run's identity, recorded in its manifest: a rerun must have the same."""
+    return {"corpus": _fingerprint(corpus.resolve()), "group_by": group_by, "chunk_size": chunk_size,
+            "ngram_max": ngram_max, "sample_k": sample_k, "sample_cap": sample_cap, "schema_version": SCHEMA_VERSION}
+
+
+def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", ngram_max: int = REPORT_NGRAM_MAX,
+                chunk_size: int = 1000, sample_k: int = SAMPLE_K, sample_cap: int = SAMPLE_CAP,
+                cache: str | Path | None = None, progress: bool | None = False) -> Results:
+    """The pipeline's results for a corpus: a finished run is reused, an unfinished one resumed, else one is run.
+
+    The run goes to a folder of ``cache`` named from the corpus fingerprint (path,
+    sizes, modification times, and those of a folder's metadata table) and the
+    arguments, so an edited corpus or other arguments get a new run. Quiet by default (no
+    progress bar; log lines only where logging is configured), for notebooks.
+
+    Args:
+        corpus: Any corpus :func:`run` reads; ``None`` = the seed corpus (``data/raw``
+            with ``data/metadata.csv``).
+        group_by, ngram_max, chunk_size, sample_k, sample_cap: As :func:`run`.
+        cache: Folder of cached runs (default ``data/processed/runs``).
+        progress: As :func:`run` (default off: notebooks show no bar).
+
+    Returns:
+        The finished run's :class:`Results`.
+    """
+    from analysis.config import METADATA, RAW
+    from analysis.corpus import _find_metadata
+
+    path = Path(RAW if corpus is None else corpus).expanduser()
+    if not path.exists():
+        raise InputError("corpus not found", source=str(path))
+    arguments = _arguments(path, group_by=group_by, chunk_size=chunk_size, ngram_max=ngram_max,
+                           sample_k=sample_k, sample_cap=sample_cap)
+    meta = (METADATA if corpus is None else _find_metadata(path, None)) if path.is_dir() else None
+    key = json.dumps([arguments, meta and _fingerprint(Path(meta).resolve())], sort_keys=True)
+    name = f"{path.stem.split('.')[0] or 'corpus'}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
+    out = Path(cache if cache is not None else PROCESSED / RUNS) / name
+    manifest = out / "manifest.json"
+    if not (manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("complete")):
+        run(path, out, group_by=group_by, ngram_max=ngram_max, chunk_size=chunk_size, sample_k=sample_k,
+            sample_cap=sample_cap, progress=progress)
+    return results(out)
+
+
+def open_results(results: str | Path | None = None, corpus: str | Path | None = None, *, group_by: str = "outlet",
+                 ngram_max: int = REPORT_NGRAM_MAX) -> Results:
+    """What a notebook reads: the run in ``results`` if given, else :func:`results_for` ``corpus``.
+
+    Raises:
+        InputError: ``results`` is not a finished run, or one grouped by another column.
+    """
+    if results is None:
+        return results_for(corpus, group_by=group_by, ngram_max=ngram_max)
+    res = globals()["results"](results)
+    used = res.manifest()["arguments"]["group_by"]
+    if used != group_by:
+        raise InputError(f"the run groups by {used!r}, not {group_by!r}; run the pipeline with --group-by {group_by}",
+                         source=str(results))
+    return res
 
 
 def results(out: str | Path) -> Results:

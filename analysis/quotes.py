@@ -1995,20 +1995,51 @@ def cli_quotes(args: Any) -> int:
     return 0
 
 
-def voice_shares(corpus: "Any") -> "Any":
-    """How much of each article is quoted, reported, or in the outlet's own voice.
+@lru_cache(maxsize=1)
+def _is_space() -> Any:
+    """A lookup table: True at code points where ``str.isspace`` is; its last entry (False) stands for all above."""
+    import sys
+
+    import numpy as np
+
+    spaces = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    table = np.zeros(max(spaces) + 2, dtype=bool)  # U+3000 is the last: a 12 kB table
+    table[spaces] = True
+    return table
+
+
+def voice_counts(text: str, quotes: Iterable[Quote]) -> tuple[int, int, int]:
+    """Non-space characters of ``text`` in the outlet's own voice, in reported speech and inside quotation marks.
 
     Characters inside quotation marks (direct quotes and the quoted fragments of
-    partial ones) are ``quoted``; the rest of the attributed content (indirect
-    speech, the reported clause around a fragment) is ``reported``; everything else
-    is ``own``. Shares are of non-space characters.
+    partial ones) are quoted; the rest of each quotation's span is reported; the rest
+    is own. Vectorised with numpy (a per-character Python loop cost ~1 ms per article).
+
+    Returns:
+        ``(own, reported, quoted)``.
+    """
+    import numpy as np
+
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    mask = np.zeros(len(codes), dtype=np.int8)  # 0 own, 1 reported, 2 quoted
+    for q in quotes:
+        mask[q.start:q.end] = np.maximum(mask[q.start:q.end], 1)
+    for q in quotes:
+        for s, e in q.fragments:
+            mask[s:e] = 2
+    own, reported, quoted = np.bincount(mask[~(table := _is_space())[np.minimum(codes, len(table) - 1)]], minlength=3).tolist()
+    return own, reported, quoted
+
+
+def voice_shares(corpus: "Any") -> "Any":
+    """How much of each article is quoted, reported, or in the outlet's own voice (:func:`voice_counts`).
 
     Args:
         corpus: DataFrame with ``id``, ``text`` and optionally ``outlet``.
 
     Returns:
         DataFrame id, outlet, chars, quoted, reported, own, quoted_share,
-        reported_share, own_share.
+        reported_share, own_share (shares of non-space characters).
     """
     import pandas as pd
 
@@ -2016,20 +2047,36 @@ def voice_shares(corpus: "Any") -> "Any":
     outlets = corpus["outlet"] if "outlet" in corpus.columns else ["unknown"] * len(corpus)
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
-        mask = bytearray(len(text))  # 0 own, 1 reported, 2 quoted
-        for q in extract_quotes(text):
-            mask[q.start : q.end] = b"\x01" * (q.end - q.start)
-            for s, e in q.fragments:
-                mask[s:e] = b"\x02" * (e - s)
-        counts = [0, 0, 0]
-        for ch, m in zip(text, mask):
-            if not ch.isspace():
-                counts[m] += 1
-        total = sum(counts) or 1
-        rows.append({"id": doc_id, "outlet": outlet, "chars": sum(counts), "quoted": counts[2], "reported": counts[1],
-                     "own": counts[0], "quoted_share": counts[2] / total, "reported_share": counts[1] / total,
-                     "own_share": counts[0] / total})
-    return pd.DataFrame(rows)
+        own, reported, quoted = voice_counts(text, extract_quotes(text))
+        rows.append({"id": doc_id, "outlet": outlet, "chars": own + reported + quoted, "quoted": quoted,
+                     "reported": reported, "own": own})
+    return shares_of_voice(pd.DataFrame(rows, columns=["id", "outlet", "chars", "quoted", "reported", "own"]))
+
+
+def shares_of_voice(counts: "Any") -> "Any":
+    """Add ``quoted_share, reported_share, own_share`` to a table of ``chars, quoted, reported, own`` counts.
+
+    Works on one row per document (:func:`voice_shares`) or per group (the pipeline's
+    ``group_voice`` sums), so both give the same shares for the same characters.
+    """
+    total = counts["chars"].where(counts["chars"] > 0, 1)
+    return counts.assign(**{f"{v}_share": counts[v] / total for v in ("quoted", "reported", "own")})
+
+
+def speaker_counts(group_speakers: "Any", *, top: int | None = 10) -> "Any":
+    """Attributions per group and named speaker, most quoted first, from the pipeline's ``group_speakers``.
+
+    Args:
+        group_speakers: Rows ``group, speaker, speaker_type, quotes`` (one per speaker type).
+        top: Speakers kept per group (None = all); unresolved speakers (None) count as one.
+
+    Returns:
+        group, speaker, attributions; sorted by group, attributions (desc), speaker.
+    """
+    counts = (group_speakers.groupby(["group", "speaker"], dropna=False)["quotes"].sum().rename("attributions")
+              .reset_index().sort_values(["group", "attributions", "speaker"], ascending=[True, False, True],
+                                         ignore_index=True, na_position="last"))
+    return counts if top is None else counts.groupby("group", sort=False).head(top).reset_index(drop=True)
 
 
 def carried_quotes(corpus: "Any", *, source_id: str, threshold: float = 90.0, missing_ok: bool = False) -> "Any":

@@ -1,7 +1,11 @@
 """HTML reports: execute the numbered notebooks on a corpus and render self-contained pages.
 
-The notebooks are executed with papermill (parameters ``corpus`` and ``group_by``,
-kernel ``outlet-lens``, ``PYTHONHASHSEED=0``) into ``OUT/_executed/`` and rendered
+The corpus is first run through the streaming pipeline (:func:`analysis.pipeline.results_for`:
+a cached run of the same corpus and arguments is reused, an unfinished one resumed), or
+an existing run is given; the notebooks then read that run's aggregates and bounded text
+sample, so rendering takes the same time on a million documents as on five. They are
+executed with papermill (parameters ``corpus``, ``group_by`` and ``results``, the run's
+folder; kernel ``outlet-lens``, ``PYTHONHASHSEED=0``) into ``OUT/_executed/`` and rendered
 with nbconvert's HTML exporter without code (the ``--no-input`` equivalent),
 figures embedded as data URIs, a table of contents per page, and an ``index.html``
 linking the pages. Pages load nothing from the network: the template drops the
@@ -316,9 +320,13 @@ def _kernel_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def execute(notebook: Path, output: Path, *, corpus: str | None, group_by: str,
+def execute(notebook: Path, output: Path, *, corpus: str | None, group_by: str, results: str | None = None,
             kernel: str = KERNEL) -> None:
-    """Execute one notebook with papermill into ``output`` (cwd: the notebook's folder)."""
+    """Execute one notebook with papermill into ``output`` (cwd: the notebook's folder).
+
+    ``results`` (a pipeline run's folder) is passed only when given, so a notebook
+    without that parameter runs as before.
+    """
     import logging
 
     import papermill as pm
@@ -330,13 +338,13 @@ def execute(notebook: Path, output: Path, *, corpus: str | None, group_by: str,
     with _kernel_env():
         pm.execute_notebook(
             str(notebook), str(output),
-            parameters={"corpus": corpus, "group_by": group_by},
+            parameters={"corpus": corpus, "group_by": group_by, **({"results": results} if results else {})},
             kernel_name=kernel, language="python", cwd=str(notebook.parent), progress_bar=False,
             log_output=False, request_save_on_cell_execute=False,
         )
 
 
-def _index_html(pages: Sequence[Page], *, corpus: str | None, group_by: str) -> str:
+def _index_html(pages: Sequence[Page], *, corpus: str | None, group_by: str, note: str = "") -> str:
     items = []
     for p in pages:
         status = "" if p.ok else ' <strong class="failed">(failed: ' + escape(p.error) + ")</strong>"
@@ -354,14 +362,16 @@ def _index_html(pages: Sequence[Page], *, corpus: str | None, group_by: str) -> 
         " .failed{color:#b00}</style>\n</head>\n<body>\n<main>\n<h1>outlet-lens report</h1>\n"
         f"<p>How outlets frame the same story, compared by <code>{escape(group_by)}</code> "
         f"on {escape(source)}. Each page is a notebook executed on this corpus, code hidden.</p>\n"
+        + (f"<p>{escape(note)}</p>\n" if note else "") +
         "<ol>\n" + "\n".join(items) + "\n</ol>\n</main>\n</body>\n</html>\n"
     )
 
 
 def build_report(corpus: str | Path | None = None, out: str | Path | None = None,
                  group_by: str = "outlet", *, notebooks: Sequence[Path] | None = None,
-                 kernel: str = KERNEL) -> list[Page]:
-    """Execute every numbered notebook on ``corpus`` and write the HTML report.
+                 kernel: str = KERNEL, results: str | Path | None = None, cache: str | Path | None = None,
+                 progress: bool | None = False) -> list[Page]:
+    """Run (or reuse) the pipeline on ``corpus``, execute every numbered notebook on its results, write the HTML report.
 
     Args:
         corpus: Any corpus :func:`analysis.corpus.load_corpus` accepts; ``None`` = the seeds.
@@ -370,6 +380,10 @@ def build_report(corpus: str | Path | None = None, out: str | Path | None = None
         group_by: Column the notebooks compare by.
         notebooks: Notebooks to run (default: every ``notebooks/NN_*.ipynb``, in order).
         kernel: Jupyter kernel name.
+        results: An existing pipeline run to render (``python -m analysis run --out``);
+            ``corpus`` is then only named on the index page.
+        cache: Folder of cached pipeline runs (default ``data/processed/runs``).
+        progress: Progress bar while the pipeline runs (``None``: when stderr is a terminal).
 
     Returns:
         One :class:`Page` per notebook. A notebook that fails still gets a page
@@ -390,6 +404,13 @@ def build_report(corpus: str | Path | None = None, out: str | Path | None = None
     paths = list(notebooks) if notebooks is not None else notebook_paths()
     if not paths:
         raise InputError("no numbered notebooks (NN_name.ipynb) to run", source=str(NOTEBOOKS))
+    from analysis.pipeline import open_results, results_for
+
+    if results is not None:
+        run = open_results(Path(results).expanduser().resolve(), group_by=group_by)
+    else:
+        run = results_for(corpus_arg, group_by=group_by, cache=cache, progress=progress)
+    run_arg = str(run.out.resolve())
     work = out / EXECUTED
     work.mkdir(parents=True, exist_ok=True)
     pages: list[Page] = []
@@ -397,7 +418,7 @@ def build_report(corpus: str | Path | None = None, out: str | Path | None = None
         executed = work / nb_path.name
         ok, error = True, ""
         try:
-            execute(nb_path, executed, corpus=corpus_arg, group_by=group_by, kernel=kernel)
+            execute(nb_path, executed, corpus=corpus_arg, group_by=group_by, results=run_arg, kernel=kernel)
         except PapermillExecutionError as exc:
             ok, error = False, f"{exc.ename}: {exc.evalue}"[:300]
         if not executed.exists():  # papermill failed before writing anything
@@ -409,15 +430,19 @@ def build_report(corpus: str | Path | None = None, out: str | Path | None = None
         page = render_html(nb, nav=nav, title=f"{title or nb_path.stem} · outlet-lens")
         (out / name).write_text(page, encoding="utf-8")
         pages.append(Page(nb_path.name, name, title or nb_path.stem, desc, ok, error))
-    (out / "index.html").write_text(_index_html(pages, corpus=corpus_arg, group_by=group_by), encoding="utf-8")
+    (out / "index.html").write_text(_index_html(pages, corpus=corpus_arg, group_by=group_by, note=run.sample_note()),
+                                    encoding="utf-8")
     return pages
 
 
 def cli_report(args: Any) -> int:
-    """``python -m analysis report --corpus PATH --out DIR [--group-by COLUMN]``."""
+    """``python -m analysis report --corpus PATH --out DIR [--group-by COLUMN] [--results RUN]``."""
+    import logging
     import sys
 
-    pages = build_report(args.corpus, args.out, args.group_by)
+    # the pipeline's per-partition log lines, for a long first run (a cached run is silent)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    pages = build_report(args.corpus, args.out, args.group_by, results=getattr(args, "results", None), progress=None)
     out = Path(args.out) if args.out else REPORTS
     for p in pages:
         print(f"{'ok    ' if p.ok else 'FAILED'} {out / p.html}" + (f"  ({p.error})" if p.error else ""), file=sys.stderr)

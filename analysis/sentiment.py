@@ -402,11 +402,41 @@ def compare_groups(sentences: pd.DataFrame, *, by: str = "outlet", voice: str | 
         has fewer than two articles.
     """
     s = sentences if voice is None else sentences[sentences["voice"] == voice]
-    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b"]
-    if s.empty:
-        return pd.DataFrame(columns=cols)
     docs = (s.assign(_g=s[by].astype(str)).groupby(["_g", "id"], sort=True)["compound"]
             .agg(["sum", "count"]).reset_index())
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
+
+
+def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None = "own",
+                               groups: Sequence[str] | None = None, n_boot: int = 2000, seed: int = 0,
+                               level: float = 0.95) -> pd.DataFrame:
+    """:func:`compare_groups` from per-document sums (the pipeline's ``doc_sentiment`` table), never the sentences.
+
+    The same article-level bootstrap, on the same per-article sums, so the result
+    equals :func:`compare_groups` on the scored sentences of the same corpus.
+
+    Args:
+        doc_sentiment: Rows ``group, id, voice, segments, compound_sum``.
+        voice: Restrict to one voice (None = all segments).
+        groups: Compare only these groups (pairs grow with the square of the groups).
+        n_boot, seed, level: As :func:`summarize`.
+
+    Returns:
+        As :func:`compare_groups`.
+    """
+    d = doc_sentiment if voice is None else doc_sentiment[doc_sentiment["voice"] == voice]
+    if groups is not None:
+        d = d[d["group"].isin(list(groups))]
+    docs = (d.assign(_g=d["group"].astype(str)).groupby(["_g", "id"], sort=True)
+            .agg(sum=("compound_sum", "sum"), count=("segments", "sum")).reset_index())
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
+
+
+def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float) -> pd.DataFrame:
+    """Pairwise differences of group means from per-article ``_g, id, sum, count`` (sorted by ``_g, id``)."""
+    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b"]
+    if docs.empty:
+        return pd.DataFrame(columns=cols)
     ndocs = docs.groupby("_g", sort=True).size()
     groups, sizes = ndocs.index.to_list(), ndocs.to_numpy()
     values = docs[["sum", "count"]].to_numpy(dtype=float)
@@ -425,6 +455,76 @@ def compare_groups(sentences: pd.DataFrame, *, by: str = "outlet", voice: str | 
                 lo, hi = min(float(lo), d), max(float(hi), d)
             rows.append((groups[i], groups[j], point[i], point[j], d, lo, hi, int(sizes[i]), int(sizes[j])))
     return pd.DataFrame(rows, columns=cols)
+
+
+def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,
+                              level: float = 0.95) -> pd.DataFrame:
+    """Sentiment per group and voice from per-document sums, with a bootstrap over documents.
+
+    The point estimates (mean compound per segment, shares of positive and negative
+    segments) are exactly those of :func:`voice_summary` on the same corpus, since
+    they are ratios of sums; the intervals resample whole documents (a cluster
+    bootstrap: segments of one article are not independent), so a group with one
+    document has an interval of width zero. Cost: ``n_boot`` x documents.
+
+    Args:
+        doc_sentiment: The pipeline's ``doc_sentiment`` rows: ``group, id, voice, segments,
+            compound_sum, positive, negative``.
+        n_boot, seed, level: As :func:`summarize`.
+
+    Returns:
+        The :func:`voice_summary` columns: group, voice, segments, documents, mean, low,
+        high, pos_share, pos_low, pos_high, neg_share, neg_low, neg_high.
+    """
+    by = ["group", "voice"]
+    cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
+                 "neg_share", "neg_low", "neg_high"]
+    if doc_sentiment.empty:
+        return pd.DataFrame(columns=cols)
+    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str)).sort_values([*by, "id"], kind="stable")
+    values = df[["compound_sum", "positive", "negative", "segments"]].to_numpy(dtype=float)
+    grouped = df.groupby(by, sort=True)
+    sizes = grouped.size().to_numpy()
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    tot = np.add.reduceat(values, starts, axis=0)
+    point = tot[:, :3] / tot[:, 3:]
+    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed))
+    low, high = _percentiles(reps[:, :, :3] / reps[:, :, 3:], level)
+    out = pd.DataFrame(list(grouped.size().index), columns=by)
+    out["segments"] = tot[:, 3].astype(np.int64)
+    out["documents"] = sizes
+    for j, name in enumerate(("", "pos_", "neg_")):
+        out[f"{name}share" if name else "mean"] = point[:, j]
+        out[f"{name}low" if name else "low"] = np.minimum(low[:, j], point[:, j])
+        out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
+    return out[cols].reset_index(drop=True)
+
+
+def sample_sentences(results: Any, docs: pd.DataFrame, *, group_by: str = "outlet") -> pd.DataFrame:
+    """The pipeline's scored segments of some documents (e.g. ``results.sample()``), shaped like :func:`score_sentences`.
+
+    Scores, voices and speakers are the pipeline's (read from its ``sentences`` table
+    for these ids only, not recomputed). ``text`` is the segment's span of the
+    document with surrounding space and quotation marks stripped: the scored text
+    itself, except for a quote interrupted by an attribution ("..., he said, ..."),
+    whose scored text leaves the attribution out.
+
+    Args:
+        results: A :class:`analysis.pipeline.Results`.
+        docs: Documents with ``id``, ``outlet``, ``text`` and the ``group_by`` column.
+        group_by: Document column added to each segment.
+
+    Returns:
+        :data:`SENTENCE_COLUMNS` and ``group_by``, sorted by id, sentence, start.
+    """
+    sent = results.table("sentences", filters=[("id", "in", docs["id"].tolist())])
+    text = dict(zip(docs["id"], docs["text"]))
+    sent["text"] = [text[i][a:b].strip().strip(_MARKS).strip() for i, a, b in zip(sent["id"], sent["start"], sent["end"])]
+    sent["outlet"] = sent["id"].map(dict(zip(docs["id"], docs["outlet"])))
+    out = sent[SENTENCE_COLUMNS].astype({"sentence": "int64", "paragraph": "int64"})
+    if group_by not in out.columns:
+        out[group_by] = out["id"].map(dict(zip(docs["id"], docs[group_by])))
+    return out.sort_values(["id", "sentence", "start"], kind="stable").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- targets

@@ -102,7 +102,7 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
         df = pd.read_parquet(out / name).drop(columns=["source"], errors="ignore")
         res[name] = df.sort_values(list(df.columns[:4]) if name != "documents" else ["id"]).reset_index(drop=True)
     for path in sorted((out / "aggregates").glob("*.parquet")):
-        res[f"aggregates/{path.stem}"] = pd.read_parquet(path)
+        res[f"aggregates/{path.stem}"] = pd.read_parquet(path).drop(columns=["source"], errors="ignore")
     return res
 
 
@@ -327,3 +327,174 @@ def test_merging_partial_sums_in_batches_gives_the_same_aggregates(budget: str, 
     assert len(batches) == n_batches and batches[0][0] == rows.index[0] and batches[-1][1] == rows.index[-1]
     pipeline.aggregate(out)
     assert_same(tables(out), reference[1])
+
+
+def expected_sample(records: list[dict], *, k: int, cap: int) -> list[str]:
+    """The sample by its definition: per outlet the k smallest id hashes, then groups in rounds, cut at cap."""
+    frame = pd.DataFrame([{"id": r["id"], "group": r["outlet"], "hash": pipeline.id_hash(r["id"])} for r in records])
+    frame = frame.sort_values(["group", "hash"])
+    frame["rank"] = frame.groupby("group").cumcount()
+    chosen = frame[frame["rank"] < k].sort_values(["rank", "hash"]).head(cap)
+    return sorted(chosen["id"])
+
+
+@pytest.mark.parametrize("chunk_size, k, cap", [
+    (60, 4, 10),   # one partition; the cap cuts the third round
+    (7, 4, 10),    # partitions smaller than k per group
+    (1, 4, 10),    # one document per partition
+    (15, 2, 100),  # the cap does not bind: 2 per group
+    (15, 0, 100),  # no sample
+])
+def test_the_text_sample_is_bottom_k_per_group_whatever_the_partitioning(chunk_size: int, k: int, cap: int,
+                                                                        good_jsonl: Path, tmp_path: Path) -> None:
+    pipeline.run(good_jsonl, tmp_path / "out", chunk_size=chunk_size, sample_k=k, sample_cap=cap)
+    sample = pipeline.results(tmp_path / "out").sample()
+    assert sample["id"].tolist() == expected_sample(make_records(60), k=k, cap=cap)
+    assert sample.attrs["documents"] == 60 and sample.attrs["sampled"] == len(sample)
+    note = pipeline.results(tmp_path / "out").sample_note()
+    assert f"a sample of {len(sample)} of 60 documents" in note
+
+
+def test_the_sample_of_a_small_corpus_is_the_corpus_as_load_corpus_reads_it(good_jsonl: Path, reference) -> None:
+    from analysis.corpus import load_corpus
+
+    sample = pipeline.results(reference[0].out).sample()
+    corpus = load_corpus(good_jsonl)
+    assert (sample["raw_chars"] == corpus["raw_text"].str.len()).all()
+    pd.testing.assert_frame_equal(sample.drop(columns=["raw_text", "raw_chars", "group"]),
+                                  corpus.drop(columns=["raw_text"]), check_dtype=False)
+    res = pipeline.results(reference[0].out)
+    assert res.sample_note() == "Sections marked (text sample) read all 60 documents: the sample is the whole corpus."
+    assert res.largest_groups(2) == ["Capital Ledger", "Harbor Times"]  # 20 documents each: ties by name
+
+
+def test_results_for_reuses_a_finished_run_and_resumes_an_unfinished_one(good_jsonl: Path, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    real, calls = pipeline.process_partition, []
+
+    def counting(chunk, **kw):
+        calls.append(kw["part"])
+        if len(calls) == 2 and kw["part"] == 1:
+            raise KeyboardInterrupt
+        return real(chunk, **kw)
+
+    monkeypatch.setattr(pipeline, "process_partition", counting)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    first = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)  # resumes: partitions 1 and 2
+    assert calls == [0, 1, 1, 2]
+    again = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)  # finished: nothing runs
+    assert calls == [0, 1, 1, 2] and again.out == first.out
+    other = pipeline.results_for(good_jsonl, chunk_size=20, group_by="date", cache=tmp_path)
+    assert other.out != first.out and len(list(tmp_path.iterdir())) == 2
+    assert first.table("groups")["documents"].sum() == 60
+
+
+def test_voice_characters_per_group_are_the_sums_of_voice_shares(good_jsonl: Path, reference) -> None:
+    from analysis.corpus import load_corpus
+    from analysis.quotes import voice_shares
+
+    direct = voice_shares(load_corpus(good_jsonl)).groupby("outlet")[["chars", "quoted", "reported", "own"]].sum()
+    agg = pipeline.results(reference[0].out).table("group_voice").set_index("group")
+    assert agg[["chars", "quoted", "reported", "own"]].to_dict() == direct.to_dict()
+    assert agg["documents"].sum() == 60
+
+
+@pytest.fixture(scope="module")
+def scored(good_jsonl: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from analysis.corpus import load_corpus
+    from analysis.sentiment import score_sentences
+
+    corpus = load_corpus(good_jsonl)
+    return corpus, score_sentences(corpus)
+
+
+def test_sentiment_from_per_document_sums_equals_the_sentence_level_computation(scored, reference) -> None:
+    from analysis import sentiment as S
+
+    corpus, sent = scored
+    res = pipeline.results(reference[0].out)
+    direct = S.voice_summary(corpus, sentences=sent, n_boot=200, seed=3)
+    by_doc = S.voice_summary_by_document(res.table("doc_sentiment"), n_boot=200, seed=3)
+    exact = ["group", "voice", "segments", "documents"]
+    pd.testing.assert_frame_equal(by_doc[exact], direct[exact], check_dtype=False)
+    for col in ("mean", "pos_share", "neg_share"):
+        assert by_doc[col].to_numpy() == pytest.approx(direct[col].to_numpy())
+    assert (by_doc["low"] <= by_doc["mean"]).all() and (by_doc["mean"] <= by_doc["high"]).all()
+    assert (by_doc["high"] > by_doc["low"]).all()  # 20 documents per outlet: a real interval
+    cmp_direct = S.compare_groups(sent, by="outlet", n_boot=200, seed=3)
+    cmp_docs = S.compare_groups_by_document(res.table("doc_sentiment"), n_boot=200, seed=3)
+    pd.testing.assert_frame_equal(cmp_docs, cmp_direct, check_exact=False, atol=1e-12)
+    two = S.compare_groups_by_document(res.table("doc_sentiment"), groups=list(OUTLETS[:2]), n_boot=200, seed=3)
+    assert two[["group_a", "group_b"]].values.tolist() == [sorted(OUTLETS[:2])]
+
+
+def test_sample_sentences_are_the_scored_segments_of_the_sample(scored, reference) -> None:
+    from analysis import sentiment as S
+
+    corpus, sent = scored
+    res = pipeline.results(reference[0].out)
+    got = S.sample_sentences(res, res.sample())
+    exact = [c for c in S.SENTENCE_COLUMNS if c != "text"]
+    pd.testing.assert_frame_equal(got[exact], sent[exact], check_dtype=False)
+    own = (sent["voice"] == "own") & (sent["end"] - sent["start"] == sent["text"].str.len())
+    assert (got.loc[own, "text"] == sent.loc[own, "text"]).all() and own.sum() > 50
+
+
+def test_open_results_reads_a_given_run_and_refuses_one_grouped_otherwise(reference) -> None:
+    from analysis.corpus import size_table
+
+    res = pipeline.open_results(reference[0].out, group_by="outlet")
+    assert res.out == reference[0].out
+    sizes = size_table(res.sample())  # raw length from raw_chars: the sample has no raw text
+    assert sizes["raw_chars"].tolist() == [len(r["text"]) for r in sorted(make_records(60), key=lambda r: r["id"])]
+    with pytest.raises(InputError, match="groups by 'outlet', not 'date'"):
+        pipeline.open_results(reference[0].out, group_by="date")
+
+
+def test_the_notebooks_count_tables_from_results_equal_the_in_memory_ones(scored, reference) -> None:
+    """The expressions notebooks 02 and 04 show, from the run's aggregates and from the whole corpus in memory."""
+    from analysis.quotes import quotes_table, speaker_counts
+
+    corpus, sent = scored
+    res = pipeline.results(reference[0].out)
+    quotes = quotes_table(corpus)
+    kinds = res.table("group_quotes").pivot_table(index="group", columns="kind", values="quotes", aggfunc="sum",
+                                                  fill_value=0)
+    direct = quotes.pivot_table(index="outlet", columns="kind", values="quote", aggfunc="count", fill_value=0)
+    assert kinds.to_dict() == direct.to_dict()
+    types = res.table("group_speakers").fillna({"speaker_type": "none"}).pivot_table(
+        index="speaker_type", columns="group", values="quotes", aggfunc="sum", fill_value=0)
+    direct = quotes.assign(speaker_type=quotes["speaker_type"].fillna("none")).pivot_table(
+        index="speaker_type", columns="outlet", values="quote", aggfunc="count", fill_value=0)
+    assert types.to_dict() == direct.to_dict()
+    by_name = quotes.groupby(["outlet", "speaker"], dropna=False).size()
+    got = speaker_counts(res.table("group_speakers"), top=None).set_index(["group", "speaker"])["attributions"]
+    assert got.sort_index().to_dict() == by_name.sort_index().to_dict()
+    segments = res.table("group_sentiment").pivot_table(index="group", columns="voice", values="segments",
+                                                        aggfunc="sum", fill_value=0)
+    assert segments.to_dict() == sent.pivot_table(index="outlet", columns="voice", values="compound", aggfunc="size",
+                                                  fill_value=0).to_dict()
+
+
+def test_cli_sets_the_sample_size(good_jsonl: Path, tmp_path: Path, capsys) -> None:
+    from analysis.__main__ import main
+
+    assert main(["run", "--corpus", str(good_jsonl), "--out", str(tmp_path / "out"), "--sample-k", "2",
+                 "--sample-cap", "5"]) == 0
+    assert pipeline.results(tmp_path / "out").sample()["id"].tolist() == expected_sample(make_records(60), k=2, cap=5)
+
+
+@pytest.mark.parametrize("min_count, top", [(1, None), (3, None), (1, 2), (4, 3)])
+def test_frequencies_and_dfm_filtered_in_arrow_equal_the_filtered_frames(min_count: int, top, reference) -> None:
+    from analysis.terms import keyness
+
+    res = pipeline.results(reference[0].out)
+    full = res.frequencies()
+    total = full.groupby("term")["count"].transform("sum")
+    expected = full[total >= min_count]
+    expected = (expected if top is None else expected.groupby("group").head(top)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(res.frequencies(min_count=min_count, top=top), expected)
+    pd.testing.assert_frame_equal(keyness(res.dfm(min_count=min_count), group_by="group", min_count=min_count),
+                                  keyness(res.dfm(), group_by="group", min_count=min_count))
+    assert res.sample(groups=["Valley Wire"])["group"].unique().tolist() == ["Valley Wire"]

@@ -534,3 +534,48 @@ def test_surname_that_is_also_a_verb_stays_a_speaker():
 def test_mention_gender(mention, gender):
     from analysis.quotes import _classify, _lexicon
     assert _classify(mention, _lexicon())[1] == gender
+
+
+def _reference_voice_counts(text: str, spans: list[tuple[int, int, list[tuple[int, int]]]]) -> tuple[int, int, int]:
+    """Per character, as the definition says: inside quotation marks beats reported beats own; spaces not counted."""
+    counts = [0, 0, 0]
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            continue
+        quoted = any(s <= i < e for _, _, frags in spans for s, e in frags)
+        reported = any(a <= i < b for a, b, _ in spans)
+        counts[2 if quoted else 1 if reported else 0] += 1
+    return counts[0], counts[1], counts[2]
+
+
+def _quote(start: int, end: int, fragments: list[tuple[int, int]]) -> Quote:
+    return Quote(start, end, "", "direct", None, None, None, None, None, 0, tuple(fragments))
+
+
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=60),
+       cuts=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(0, 60), st.integers(0, 60)),
+                     max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_voice_counts_match_the_per_character_definition(text: str, cuts) -> None:
+    from analysis.quotes import voice_counts
+
+    spans = []
+    for a, b, c, d in cuts:  # overlapping spans and fragments, fragments possibly outside their span
+        a, b = sorted((min(a, len(text)), min(b, len(text))))
+        c, d = sorted((min(c, len(text)), min(d, len(text))))
+        spans.append((a, b, [(c, d)]))
+    assert voice_counts(text, [_quote(a, b, f) for a, b, f in spans]) == _reference_voice_counts(text, spans)
+
+
+@pytest.mark.parametrize("top, expected", [
+    (None, [("A", "Lee", 5), ("A", "Kim", 2), ("A", None, 2), ("B", "Kim", 1)]),
+    (1, [("A", "Lee", 5), ("B", "Kim", 1)]),
+])
+def test_speaker_counts_sum_speaker_types_and_keep_the_top(top, expected) -> None:
+    from analysis.quotes import speaker_counts
+
+    rows = pd.DataFrame([("A", "Lee", "person", 3), ("A", "Lee", "government_body", 2), ("A", "Kim", "person", 2),
+                         ("A", None, None, 2), ("B", "Kim", "person", 1)],
+                        columns=["group", "speaker", "speaker_type", "quotes"])
+    got = speaker_counts(rows, top=top)
+    assert [(g, None if s != s else s, n) for g, s, n in got.itertuples(index=False)] == expected

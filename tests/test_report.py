@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis import report
+from analysis.errors import InputError
 from analysis.config import ROOT
 
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
@@ -227,3 +228,52 @@ def test_cli_report_missing_corpus_is_a_one_line_error(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.jsonl'}: corpus not found; give a folder of .txt files or a .jsonl/.csv/.parquet file"]
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------ reports read the pipeline's results
+
+PROBE_CELLS = [
+    ("markdown", "# Probe page\n\nShows which pipeline run the report passed."),
+    ("code", 'corpus = None  # None = the seed corpus\ngroup_by = "outlet"\nresults = None'),
+    ("code", "from analysis.pipeline import open_results\n"
+             "res = open_results(results, corpus, group_by=group_by)\n"
+             "print(res.sample_note(), sorted(res.table('groups')['group']))"),
+]
+
+
+@pytest.fixture(scope="module")
+def probe_notebook(tmp_path_factory) -> Path:
+    nb = nbformat.v4.new_notebook()
+    for kind, src in PROBE_CELLS:
+        nb.cells.append(nbformat.v4.new_markdown_cell(src) if kind == "markdown" else nbformat.v4.new_code_cell(src))
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    path = tmp_path_factory.mktemp("probe") / "01_probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_second_report_on_the_same_corpus_reuses_the_pipeline_run(probe_notebook, tmp_path, monkeypatch):
+    from analysis import pipeline
+
+    corpus = ROOT / "tests/data/hostile/corpus.jsonl"
+    runs = []
+    real = pipeline.run
+    monkeypatch.setattr(pipeline, "run", lambda *a, **kw: runs.append(a[1]) or real(*a, **kw))
+    for k in range(2):
+        pages = report.build_report(corpus, tmp_path / f"r{k}", "outlet", notebooks=[probe_notebook],
+                                    cache=tmp_path / "runs")
+        assert [p.ok for p in pages] == [True]
+    assert len(runs) == 1 and runs[0].parent == tmp_path / "runs"
+    executed = [nbformat.read(tmp_path / f"r{k}" / "_executed" / "01_probe.ipynb", as_version=4) for k in range(2)]
+    params = [next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])) for nb in executed]
+    assert params[0] == params[1] and f'results = "{runs[0].resolve()}"' in params[0]
+    shown = executed[1].cells[-1].outputs[0]["text"]
+    assert shown.startswith("Sections marked (text sample) read all ")
+    index = (tmp_path / "r1" / "index.html").read_text()
+    assert "the sample is the whole corpus" in index
+    # an existing run is rendered as it is, without running anything
+    pages = report.build_report(None, tmp_path / "r2", "outlet", notebooks=[probe_notebook], results=runs[0])
+    assert [p.ok for p in pages] == [True] and len(runs) == 1
+    with pytest.raises(InputError, match="groups by 'outlet', not 'date'"):
+        report.build_report(None, tmp_path / "r3", "date", notebooks=[probe_notebook], results=runs[0])

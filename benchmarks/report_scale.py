@@ -1,0 +1,90 @@
+"""Report rendering time on the seed corpus vs on a pipeline run of the AllSides corpus.
+
+The report's notebooks read a pipeline run (aggregates and a bounded text sample), so
+rendering should take about as long whatever the corpus size. This script renders the
+report (``python -m analysis report --results RUN``) of:
+
+* the seed corpus (its pipeline run is made first if it is not cached; not timed), and
+* a pipeline run of AllSides (``--results DIR`` to reuse one, e.g. made by
+  ``python -m analysis run --corpus ../shared/corpora/allsides_article_bias/articles.jsonl.gz
+  --out DIR --ngram-max 3``; otherwise the first ``--docs`` articles are run here, untimed),
+
+and prints, for each, CPU time (user + system of the report process and its kernels,
+``RUSAGE_CHILDREN``), wall time, the notebooks' own execution time (papermill's per-cell
+durations) and the documents covered, then the AllSides/seeds ratios. Exits 0 with a message
+when the corpus is absent. Outputs go to a temporary folder, deleted at the end; no corpus
+text is written into the repository.
+
+Usage: ``python benchmarks/report_scale.py [--results DIR] [--docs N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from analysis.config import CORPORA
+
+ALLSIDES = CORPORA / "allsides_article_bias" / "articles.jsonl.gz"
+
+
+def _cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def render(results: Path, out: Path) -> dict[str, float]:
+    """Render the report of a run; CPU and wall seconds, and the notebooks' summed cell durations."""
+    cpu, wall = _cpu_children(), time.perf_counter()
+    subprocess.run([sys.executable, "-m", "analysis", "report", "--results", str(results), "--out", str(out)],
+                   check=True, capture_output=True, text=True)
+    cpu, wall = _cpu_children() - cpu, time.perf_counter() - wall
+    cells = 0.0
+    for nb in sorted((out / "_executed").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            cells += cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+    manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
+    return {"cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "notebook_cells_s": round(cells, 1),
+            "documents": manifest["summary"]["analysed"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", type=Path, default=None, help="an existing pipeline run of AllSides")
+    ap.add_argument("--docs", type=int, default=2000, help="articles to run here when --results is not given")
+    args = ap.parse_args()
+    if args.results is None and not ALLSIDES.exists():
+        print(f"skipped: {ALLSIDES} not found (and no --results given)")
+        return 0
+    from analysis import pipeline
+
+    seeds = pipeline.results_for(None).out
+    with tempfile.TemporaryDirectory(prefix="report-scale-") as tmp:
+        work = Path(tmp)
+        run = args.results
+        if run is None:
+            subset = work / "allsides.jsonl.gz"
+            with gzip.open(ALLSIDES, "rt", encoding="utf-8") as src, gzip.open(subset, "wt", encoding="utf-8") as dst:
+                dst.writelines(itertools.islice(src, args.docs))
+            run = pipeline.results_for(subset, cache=work / "runs").out
+        rows = {"seeds": render(seeds, work / "seeds"), "allsides": render(run, work / "allsides")}
+    for name, r in rows.items():
+        print(f"{name:9s} {r['documents']:>7,} documents: report {r['cpu_s']:6.1f} s CPU, {r['wall_s']:6.1f} s wall, "
+              f"notebook cells {r['notebook_cells_s']:6.1f} s")
+    ratio = {k: round(rows["allsides"][k] / max(rows["seeds"][k], 1e-9), 2) for k in ("cpu_s", "wall_s", "notebook_cells_s")}
+    print(f"allsides / seeds: CPU x{ratio['cpu_s']}, wall x{ratio['wall_s']}, notebook cells x{ratio['notebook_cells_s']} "
+          f"for x{rows['allsides']['documents'] / rows['seeds']['documents']:,.0f} documents")
+    print(json.dumps({"rows": rows, "ratio": ratio}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
