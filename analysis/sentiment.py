@@ -82,9 +82,110 @@ SENTENCE_COLUMNS = ["id", "outlet", "sentence", "paragraph", "start", "end", "vo
 
 @lru_cache(maxsize=1)
 def _analyzer() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    return _fast_vader()()
 
-    return SentimentIntensityAnalyzer()
+
+@lru_cache(maxsize=1)
+def _fast_vader() -> type:
+    """VADER's analyzer minus work wasted on news text; scores equal the library's exactly.
+
+    vaderSentiment 3.3.2 spends about half of ``polarity_scores`` on work whose result is
+    known in advance: it rebuilds the text character by character to replace emoji
+    (news sentences have none), calls ``sentiment_valence`` for every word although a
+    word outside the lexicon always gets 0, and lower-cases the *whole* sentence in
+    ``_negation_check`` and ``_special_idioms_check`` once per lexicon word (quadratic
+    in sentence length) to read at most six words. Only those steps are replaced; the
+    scoring rules (valence, boosters, negation, "but", punctuation, normalisation) are
+    the library's own methods. ``tests/test_sentiment.py`` checks equality with the
+    library on real and generated sentences, so an upgrade that changes VADER fails there.
+    """
+    from vaderSentiment import vaderSentiment as V
+
+    negate = frozenset(V.NEGATE)
+
+    def negated(word: str) -> bool:  # V.negated on a one-word list, without copying NEGATE each call
+        word = str(word).lower()
+        return word in negate or "n't" in word
+
+    class FastVader(V.SentimentIntensityAnalyzer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # the emoji loop replaces single characters only; any other key can never match
+            self._emoji_chars = frozenset(self.emojis)
+
+        def polarity_scores(self, text: str) -> dict[str, float]:
+            if not isinstance(text, str) or not self._emoji_chars.isdisjoint(text):
+                return super().polarity_scores(text)
+            text = text.strip()  # what the emoji loop returns for a text without emoji
+            sentitext = V.SentiText(text)
+            words = sentitext.words_and_emoticons
+            lexicon, boosters, last = self.lexicon, V.BOOSTER_DICT, len(words) - 1
+            sentiments: list[float] = []
+            for i, item in enumerate(words):
+                low = item.lower()
+                # boosters, "kind of" and words outside the lexicon score 0 in the library too
+                if low in boosters or low not in lexicon or (i < last and low == "kind" and words[i + 1].lower() == "of"):
+                    sentiments.append(0)
+                    continue
+                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+            sentiments = self._but_check(words, sentiments)
+            return self.score_valence(sentiments, text)
+
+        @staticmethod
+        def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
+            def w(k: int) -> str:
+                return str(words[k]).lower()
+
+            if start_i == 0:
+                if negated(w(i - 1)):
+                    valence = valence * V.N_SCALAR
+            if start_i == 1:
+                w2, w1 = w(i - 2), w(i - 1)
+                if w2 == "never" and (w1 == "so" or w1 == "this"):
+                    valence = valence * 1.25
+                elif w2 == "without" and w1 == "doubt":
+                    pass
+                elif negated(w2):
+                    valence = valence * V.N_SCALAR
+            if start_i == 2:
+                w3, w2, w1 = w(i - 3), w(i - 2), w(i - 1)
+                if w3 == "never" and (w2 == "so" or w2 == "this") or (w1 == "so" or w1 == "this"):
+                    valence = valence * 1.25
+                elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
+                    pass
+                elif negated(w3):
+                    valence = valence * V.N_SCALAR
+            return valence
+
+        @staticmethod
+        def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
+            def w(k: int) -> str:
+                return str(words[k]).lower()
+
+            special, n = V.SPECIAL_CASES, len(words)
+            onezero = f"{w(i - 1)} {w(i)}"
+            twoonezero = f"{w(i - 2)} {w(i - 1)} {w(i)}"
+            twoone = f"{w(i - 2)} {w(i - 1)}"
+            threetwoone = f"{w(i - 3)} {w(i - 2)} {w(i - 1)}"
+            threetwo = f"{w(i - 3)} {w(i - 2)}"
+            for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+                if seq in special:
+                    valence = special[seq]
+                    break
+            if n - 1 > i:
+                zeroone = f"{w(i)} {w(i + 1)}"
+                if zeroone in special:
+                    valence = special[zeroone]
+            if n - 1 > i + 1:
+                zeroonetwo = f"{w(i)} {w(i + 1)} {w(i + 2)}"
+                if zeroonetwo in special:
+                    valence = special[zeroonetwo]
+            for n_gram in (threetwoone, threetwo, twoone):  # booster bigrams such as "sort of"
+                if n_gram in V.BOOSTER_DICT:
+                    valence = valence + V.BOOSTER_DICT[n_gram]
+            return valence
+
+    return FastVader
 
 
 def vader(text: str) -> dict[str, float]:
