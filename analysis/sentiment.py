@@ -48,7 +48,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -159,27 +159,19 @@ def _fast_vader() -> type:
 
         @staticmethod
         def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
-            def w(k: int) -> str:
-                return str(words[k]).lower()
-
-            special, n = V.SPECIAL_CASES, len(words)
-            onezero = f"{w(i - 1)} {w(i)}"
-            twoonezero = f"{w(i - 2)} {w(i - 1)} {w(i)}"
-            twoone = f"{w(i - 2)} {w(i - 1)}"
-            threetwoone = f"{w(i - 3)} {w(i - 2)} {w(i - 1)}"
-            threetwo = f"{w(i - 3)} {w(i - 2)}"
-            for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+            if i < 3:  # the library then reads words from the end (negative indices): keep its code
+                return V.SentimentIntensityAnalyzer._special_idioms_check(valence, words, i)
+            w3, w2, w1, w0, *after = [str(w).lower() for w in words[i - 3:i + 3]]
+            special = V.SPECIAL_CASES
+            twoone, threetwo, threetwoone = f"{w2} {w1}", f"{w3} {w2}", f"{w3} {w2} {w1}"
+            for seq in (f"{w1} {w0}", f"{w2} {w1} {w0}", twoone, threetwoone, threetwo):
                 if seq in special:
                     valence = special[seq]
                     break
-            if n - 1 > i:
-                zeroone = f"{w(i)} {w(i + 1)}"
-                if zeroone in special:
-                    valence = special[zeroone]
-            if n - 1 > i + 1:
-                zeroonetwo = f"{w(i)} {w(i + 1)} {w(i + 2)}"
-                if zeroonetwo in special:
-                    valence = special[zeroonetwo]
+            if after and f"{w0} {after[0]}" in special:
+                valence = special[f"{w0} {after[0]}"]
+            if len(after) > 1 and f"{w0} {after[0]} {after[1]}" in special:
+                valence = special[f"{w0} {after[0]} {after[1]}"]
             for n_gram in (threetwoone, threetwo, twoone):  # booster bigrams such as "sort of"
                 if n_gram in V.BOOSTER_DICT:
                     valence = valence + V.BOOSTER_DICT[n_gram]
@@ -254,24 +246,25 @@ def _voice_mask(text: str, quotes: Iterable[Any]) -> tuple[np.ndarray, list[str 
 _WORD = re.compile(r"\w+")
 
 
-def _segments(text: str, start: int, end: int, mask: np.ndarray, speakers: list[str | None],
-              min_own_words: int, attribution: np.ndarray | None = None,
+def _segments(text: str, start: int, end: int, runs: "_Runs", speakers: list[str | None],
+              min_own_words: int, attribution: np.ndarray | bytes | None = None,
               cue_words: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str | None, int, int, str]]:
     """Voice segments of one sentence: (voice, speaker, first char, last char + 1, text).
 
     Runs of the same (voice, speaker) inside the sentence are joined into one segment
     (a quote interrupted by "he said" stays one quoted segment); quotation marks are
-    left out of the segment text.
+    left out of the segment text. ``runs`` are the document's (voice, speaker) runs
+    (:func:`_runs`), found once per document rather than per sentence.
     """
-    v, w = mask[0, start:end], mask[1, start:end]
-    if not len(v) or not v.any():
-        return [("own", None, start, end, text[start:end])]
-    key = v * 1_000_003 + (w + 1)
-    cut = np.flatnonzero(np.diff(key)) + 1
-    bounds = np.concatenate([[0], cut, [len(v)]])
     pieces: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        pieces.setdefault((int(v[a]), int(w[a])), []).append((start + int(a), start + int(b)))
+    k = max(0, bisect_right(runs.starts, start) - 1)
+    while k < len(runs.starts) and runs.starts[k] < end:
+        a, b = max(runs.starts[k], start), min(runs.ends[k], end)
+        if a < b:
+            pieces.setdefault((runs.voice[k], runs.who[k]), []).append((a, b))
+        k += 1
+    if not pieces or all(vi == 0 for vi, _ in pieces):
+        return [("own", None, start, end, text[start:end])]
     out = []
     for (vi, wi), spans in pieces.items():
         parts = [text[s:e].strip().strip(_MARKS).strip() for s, e in spans]
@@ -287,6 +280,26 @@ def _segments(text: str, start: int, end: int, mask: np.ndarray, speakers: list[
         out.append((VOICES[vi], speakers[wi] if vi and wi >= 0 else None, spans[0][0], spans[-1][1], seg))
     out.sort(key=lambda r: (r[2], VOICES.index(r[0])))
     return out
+
+
+class _Runs(NamedTuple):
+    """Maximal runs of characters with one (voice, speaker index) in a document, in text order."""
+
+    starts: list[int]
+    ends: list[int]
+    voice: list[int]
+    who: list[int]
+
+
+def _runs(mask: np.ndarray) -> _Runs:
+    """The (voice, speaker) runs of a :func:`_voice_mask` (one numpy pass per document)."""
+    n = mask.shape[1]
+    if not n:
+        return _Runs([], [], [], [])
+    key = mask[0] * 1_000_003 + (mask[1] + 1)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1])
+    ends = np.append(starts[1:], n)
+    return _Runs(starts.tolist(), ends.tolist(), mask[0, starts].tolist(), mask[1, starts].tolist())
 
 
 def _quotes_for(quotes: Any, doc_id: str, text: str) -> list[Any]:
@@ -325,10 +338,19 @@ def score_sentences(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]]
     return _score(corpus, quotes=quotes, min_own_words=min_own_words)[0]
 
 
-def _voiced_runs(mask: np.ndarray) -> tuple[list[int], list[int]]:
+def _voiced_runs(runs: _Runs) -> tuple[list[int], list[int]]:
     """Starts and ends of the runs of characters in a voice other than own (sorted, disjoint)."""
-    d = np.diff(np.concatenate([[0], (mask[0] > 0).astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b, v in zip(runs.starts, runs.ends, runs.voice):
+        if not v:
+            continue
+        if ends and ends[-1] == a:  # adjacent voiced runs (another voice or speaker) make one
+            ends[-1] = b
+        else:
+            starts.append(a)
+            ends.append(b)
+    return starts, ends
 
 
 def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.DataFrame | None = None,
@@ -347,7 +369,9 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
         doc_quotes = _quotes_for(quotes, doc_id, text)
         if doc_quotes:
             mask, speakers, attribution, cues = _voice_mask(text, doc_quotes)
-            starts, ends = _voiced_runs(mask)
+            runs = _runs(mask)
+            starts, ends = _voiced_runs(runs)
+            attribution = attribution.tobytes()  # one byte per character: indexing gives plain ints
         else:
             starts = ends = []
         for i, s in enumerate(sents):
@@ -360,7 +384,7 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
                 rows.append((doc_id, outlet, i, s.paragraph, s.start, s.end, "own", None, seg,
                              sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
                 continue
-            for voice, speaker, a, b, seg in _segments(text, s.start, s.end, mask, speakers, min_own_words,
+            for voice, speaker, a, b, seg in _segments(text, s.start, s.end, runs, speakers, min_own_words,
                                                        attribution, cues):
                 sc = vader(seg)
                 rows.append((doc_id, outlet, i, s.paragraph, a, b, voice, speaker, seg,

@@ -210,6 +210,23 @@ def test_fast_vader_equals_library_on_generated_text(words, gaps):
     assert S._analyzer().polarity_scores(text) == _library().polarity_scores(text)
 
 
+@given(st.lists(st.sampled_from(_VADER_WORDS), min_size=1, max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_fast_vader_context_checks_equal_library_at_every_position(words):
+    """The replaced negation and idiom checks, at every word position (also those the library never asks)."""
+    def outcome(check, *args):  # the library raises IndexError on short lists: so must the fast path
+        try:
+            return check(1.0, words, *args)
+        except IndexError:
+            return IndexError
+
+    fast, lib = S._fast_vader(), type(_library())
+    for i in range(len(words)):
+        assert outcome(fast._special_idioms_check, i) == outcome(lib._special_idioms_check, i)
+        for start_i in range(min(i, 3)):
+            assert outcome(fast._negation_check, start_i, i) == outcome(lib._negation_check, start_i, i)
+
+
 # ---------------------------------------------------------------- bootstrap
 
 def _frame(values, group="g"):
