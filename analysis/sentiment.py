@@ -47,6 +47,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -128,7 +129,10 @@ def _fast_vader() -> type:
                     sentiments.append(0)
                     continue
                 sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-            sentiments = self._but_check(words, sentiments)
+            # the library builds a lower-cased copy of the sentence to look for "but"; a token
+            # that lower-cases to "but" is in the lower-cased text, so without it nothing changes
+            if "but" in text.lower():
+                sentiments = self._but_check(words, sentiments)
             return self.score_valence(sentiments, text)
 
         @staticmethod
@@ -273,9 +277,9 @@ def _segments(text: str, start: int, end: int, runs: "_Runs", speakers: list[str
             continue
         if vi == 0:
             # Own leftovers of a quoting sentence count only with words beyond speaker and cue.
-            words = [m for s, e in spans for m in _WORD.finditer(text, s, e)
-                     if (attribution is None or not attribution[m.start()]) and m.group().lower() not in cue_words]
-            if len(words) < min_own_words:
+            words = (m for s, e in spans for m in _WORD.finditer(text, s, e)
+                     if (attribution is None or not attribution[m.start()]) and m.group().lower() not in cue_words)
+            if sum(1 for _ in islice(words, min_own_words)) < min_own_words:  # counting stops at enough
                 continue
         out.append((VOICES[vi], speakers[wi] if vi and wi >= 0 else None, spans[0][0], spans[-1][1], seg))
     out.sort(key=lambda r: (r[2], VOICES.index(r[0])))

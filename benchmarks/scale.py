@@ -112,26 +112,77 @@ def vader_alone(texts: list[str]) -> dict[str, float]:
     return {"split_s": t1 - t0, "vader_s": t2 - t1, "sentences": sum(map(len, split))}
 
 
-def throughput(n: int, tmp: Path) -> dict[str, object]:
+def stages(records: list[dict]) -> dict[str, float]:
+    """CPU seconds of each per-document step of the pipeline, run alone on the same records.
+
+    The steps are the functions ``process_partition`` calls (cleaning, quotations,
+    voice-split sentiment, term counts); what the full run costs beyond their sum is
+    tables, Parquet, partial sums and the final aggregation.
+    """
+    import pandas as pd
+
+    from analysis.corpus import build_document
+    from analysis.quotes import extract_quotes
+    from analysis.segment import sentences
+    from analysis.sentiment import _score
+    from analysis.terms import dfm
+
+    clock, out = time.process_time, {}
+    t = clock()
+    docs = [build_document(r, f"bench:{i}", count_sentences=False) for i, r in enumerate(records)]
+    out["clean"], t = clock() - t, clock()
+    quotes = {d["id"]: extract_quotes(d["text"]) for d in docs}
+    out["quotes"], t = clock() - t, clock()
+    for d in docs:
+        sentences(d["text"])
+    out["sentence split"], t = clock() - t, clock()
+    frame = pd.DataFrame({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]})
+    rows, _ = _score(frame, quotes=quotes)
+    out["sentiment (split + voice + VADER)"], t = clock() - t, clock()
+    dfm(frame.assign(group="g"))
+    out["terms (dfm)"] = clock() - t
+    out["segments per sentence"] = len(rows) / max(1, sum(len(sentences(d["text"])) for d in docs))
+    return out
+
+
+def throughput(n: int, tmp: Path, *, rounds: int = 3) -> dict[str, object]:
+    """Pipeline vs split + VADER, CPU time, interleaved ``rounds`` times; the fastest round of each counts.
+
+    On a shared machine other processes slow this one's CPU time too (caches, clock);
+    interleaving the two measurements and keeping each one's minimum compares them
+    under the least disturbed conditions seen by both.
+    """
     from analysis import pipeline
 
     records = allsides(n)
     corpus = _write_jsonl(records, tmp / "throughput.jsonl")
     texts = [r["text"] for r in records]
-    pipeline.run(corpus, tmp / "warmup", chunk_size=50)  # lexicons, regexes, Punkt loaded once
-    base = vader_alone(texts)
-    t0, w0 = time.process_time(), time.perf_counter()
-    summary = pipeline.run(corpus, tmp / "throughput", chunk_size=500)
-    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    pipeline.run(corpus, tmp / "warmup", chunk_size=50)  # lexicons, regexes, rules loaded once
+    base: dict[str, float] = {}
+    cpus, walls, summary = [], [], None
+    for k in range(rounds):
+        b = vader_alone(texts)
+        base = b if not base or b["split_s"] + b["vader_s"] < base["split_s"] + base["vader_s"] else base
+        t0, w0 = time.process_time(), time.perf_counter()
+        summary = pipeline.run(corpus, tmp / f"throughput-{k}", chunk_size=500)
+        cpus.append(time.process_time() - t0)
+        walls.append(time.perf_counter() - w0)
+    cpu = min(cpus)
+    steps = stages(records)
     res = {
-        "documents": n, "analysed": summary.analysed, "sentences_vader": base["sentences"],
-        "pipeline_cpu_s": round(cpu, 2), "pipeline_wall_s": round(wall, 2),
+        "documents": n, "analysed": summary.analysed, "sentences_vader": base["sentences"], "rounds": rounds,
+        "pipeline_cpu_s": round(cpu, 2), "pipeline_cpu_s_rounds": [round(c, 2) for c in cpus],
+        "pipeline_wall_s": round(min(walls), 2),
+        "split_cpu_s": round(base["split_s"], 2), "vader_cpu_s": round(base["vader_s"], 2),
         "pipeline_docs_per_cpu_s": round(n / cpu, 1),
         "vader_split_docs_per_cpu_s": round(n / (base["split_s"] + base["vader_s"]), 1),
         "vader_only_docs_per_cpu_s": round(n / base["vader_s"], 1),
+        "stage_cpu_s": {k: round(v, 3) for k, v in steps.items()},
     }
-    res["ratio_vs_split_and_vader"] = round(res["pipeline_docs_per_cpu_s"] / res["vader_split_docs_per_cpu_s"], 3)
-    res["ratio_vs_vader_only"] = round(res["pipeline_docs_per_cpu_s"] / res["vader_only_docs_per_cpu_s"], 3)
+    res["ratio_vs_split_and_vader"] = round((base["split_s"] + base["vader_s"]) / cpu, 3)
+    res["ratio_vs_vader_only"] = round(base["vader_s"] / cpu, 3)
+    # what the ratio would be if quotation extraction cost nothing (it is another module's step)
+    res["ratio_without_quotes"] = round((base["split_s"] + base["vader_s"]) / max(1e-9, cpu - steps["quotes"]), 3)
     return res
 
 
