@@ -26,6 +26,7 @@ import cProfile
 import gzip
 import itertools
 import json
+import logging
 import os
 import platform
 import pstats
@@ -228,6 +229,16 @@ def child_run(corpus: str, out: str, engine: str, workers: int, chunk_size: int 
             samples.append((round(time.perf_counter() - t0, 1), round(rss / 2**20)))
 
     threading.Thread(target=sample, daemon=True).start()
+    # RSS when each partition is written (the pipeline logs one line per partition): growth per document
+    at_partition: list[tuple[int, int]] = []
+
+    class PartitionRSS(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("partition "):
+                at_partition.append(((len(at_partition) + 1) * chunk_size, round(proc.memory_info().rss / 2**20)))
+
+    logging.getLogger("analysis.pipeline").addHandler(PartitionRSS())
+    logging.getLogger("analysis.pipeline").setLevel(logging.INFO)
     cluster = client = None
     if engine == "dask":  # started apart, so the timing is the run's, not the cluster's start-up
         from distributed import Client, LocalCluster
@@ -243,12 +254,21 @@ def child_run(corpus: str, out: str, engine: str, workers: int, chunk_size: int 
     stop.set()
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     half = len(samples) // 2
+    late = at_partition[len(at_partition) // 2:]  # second half: past the first-partition warm-up
+    slope = None
+    if len(late) >= 3:  # least squares, MiB per 1,000 documents
+        xs, ys = [d / 1000 for d, _ in late], [r for _, r in late]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        slope = round(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs), 2)
     print(json.dumps({
         "documents": summary.documents_in, "analysed": summary.analysed, "rejected": summary.rejected,
         "wall_s": round(wall, 1), "cluster_startup_s": startup, "peak_rss_mib": round(peak_self),
         "peak_sampled_tree_rss_mib": max((s[1] for s in samples), default=None),
         "first_half_max_mib": max((s[1] for s in samples[:half]), default=None),
         "second_half_max_mib": max((s[1] for s in samples[half:]), default=None),
+        "rss_at_partitions_mib": [r for _, r in at_partition][::max(1, len(at_partition) // 10)],
+        "max_rss_partition_loop_mib": max((r for _, r in at_partition), default=None),
+        "growth_mib_per_1000_docs_second_half": slope,
     }))
 
 
