@@ -89,6 +89,24 @@ def test_no_quotes_one_own_row_per_sentence():
     assert rows["outlet"].unique().tolist() == ["X"]
 
 
+def test_each_segment_is_scored_once_and_quote_free_sentences_whole(monkeypatch):
+    """One VADER call per output row: no sentence is scored twice, a quote-free one as one text."""
+    calls = []
+    real = S._analyzer()
+
+    class Counting:
+        def polarity_scores(self, text):
+            calls.append(text)
+            return real.polarity_scores(text)
+
+    monkeypatch.setattr(S, "_analyzer", lambda: Counting())
+    inner = "This is a wonderful, great success,"
+    corpus = pd.DataFrame({"id": ["d", "e"], "text": [TEXT, "A good day.\nA bad day. Nothing else."]})
+    rows = S.score_sentences(corpus, quotes={"d": [_q(TEXT, inner)]})
+    assert sorted(calls) == sorted(rows["text"])
+    assert rows.loc[rows["id"] == "e", "text"].tolist() == ["A good day.", "A bad day.", "Nothing else."]
+
+
 @pytest.fixture(scope="module")
 def seeds():
     from analysis.corpus import load_corpus
