@@ -316,6 +316,7 @@ def engines(n: int, tmp: Path) -> list[dict[str, object]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--throughput-docs", type=int, default=1500)
+    p.add_argument("--rounds", type=int, default=3, help="(a): interleaved rounds; the fastest of each side counts")
     p.add_argument("--profile-docs", type=int, default=300)
     p.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes for (b)")
     p.add_argument("--engine-docs", type=int, default=2000)
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="outlet-lens-scale-"))
     try:
         if "a" not in skip:
-            results["throughput"] = throughput(args.throughput_docs, tmp)
+            results["throughput"] = throughput(args.throughput_docs, tmp, rounds=args.rounds)
             print("(a) throughput:", results["throughput"], flush=True)
             results["profile_self_time_pct"] = profile(args.profile_docs, tmp)
             print("    self time by module (%):", results["profile_self_time_pct"], flush=True)
