@@ -443,16 +443,30 @@ class _Builder:
     :func:`build_document` is a pure function of one record.
     """
 
-    def __init__(self, rules_path: str | None = None, count_sentences: bool = True) -> None:
+    def __init__(self, rules_path: str | None = None, count_sentences: bool = True, *,
+                 state: str | Path | None = None) -> None:
         self.rules_path = rules_path
         self.count_sentences = count_sentences
         # id -> where it was first seen, packed: (prefix number, "row " or not, line) in one int
         # for the usual "FILE:LINE" sources, so a million ids do not hold a million path strings
-        self.ids: dict[str, int | str] = {}
+        self.ids: dict[str, int | str] | _DiskMap = {}
         self._prefixes: dict[str, int] = {}
         self._prefix_list: list[str] = []
         # digest of the cleaned body -> (first id, its outlet): 16 bytes a document, not the text
-        self.texts: dict[bytes, tuple[str, str]] = {}
+        self.texts: dict[bytes, tuple[str, str]] | _DiskMap = {}
+        self._db: Any = None
+        if state is not None:  # the same exact sets on disk: memory stays flat at any corpus size
+            self._db = _state_db(Path(state))
+            self.ids = _DiskMap(self._db, "ids", ("id",), ("first",))
+            self.texts = _DiskMap(self._db, "texts", ("digest",), ("id", "outlet"))
+
+    def close(self) -> None:
+        """Close and delete the on-disk state, if any."""
+        if self._db is not None:
+            path = self._db.execute("PRAGMA database_list").fetchone()[2]
+            self._db.close()
+            self._db = None
+            Path(path).unlink(missing_ok=True)
 
     def _pack(self, source: str) -> int | str:
         m = _SOURCE_AT.fullmatch(source)
@@ -503,7 +517,7 @@ class _Builder:
         """None for a first text (then remembered), else (first id, same outlet?)."""
         first = self.texts.get(digest)
         if first is None:
-            self.texts[digest] = (doc_id, sys.intern(outlet))
+            self.texts[digest] = (doc_id, sys.intern(outlet) if isinstance(self.texts, dict) else outlet)
             return None
         return first[0], first[1] == outlet
 
@@ -514,6 +528,66 @@ class _Builder:
             return rejected
         doc = build_document(rec, source, flags, rules_path=self.rules_path, count_sentences=self.count_sentences)
         return doc if "reason" in doc else self.dedupe(doc)
+
+
+def _state_db(path: Path) -> Any:
+    """A fresh SQLite file for a reader's duplicate-check state (a leftover of a crashed run is replaced)."""
+    import sqlite3
+
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    # scratch data rebuilt by every run: no journal or fsync; a bounded page cache (8 MiB)
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;"
+                     "CREATE TABLE ids (id BLOB PRIMARY KEY, first) WITHOUT ROWID;"
+                     "CREATE TABLE texts (digest BLOB PRIMARY KEY, id BLOB, outlet BLOB) WITHOUT ROWID;"
+                     "BEGIN;")
+    return db
+
+
+class _DiskMap:
+    """The ``get``/``[key] = value``/``len`` of a dict, in a SQLite table: exact, and memory-flat.
+
+    The reader's duplicate checks must remember every id and text digest of the corpus
+    (about 200 bytes a document in dicts, 200 MB at a million documents); on disk they
+    cost a B-tree lookup and insert (microseconds, against milliseconds of analysis).
+    Written here because the standard library's ``dbm``/``shelve`` pickle values and
+    have no portable fast backend; ``sqlite3`` is in every Python.
+    """
+
+    _COMMIT_EVERY = 50_000  # rows per transaction: dirty pages beyond the cache spill to the file anyway
+
+    def __init__(self, db: Any, table: str, key: tuple[str, ...], values: tuple[str, ...]) -> None:
+        self.db, self.single = db, len(values) == 1
+        self._get = f"SELECT {', '.join(values)} FROM {table} WHERE {key[0]} = ?"
+        self._put = f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * (1 + len(values)))})"
+        self._len = f"SELECT count(*) FROM {table}"
+        self._pending = 0
+
+    @staticmethod
+    def _enc(v: Any) -> Any:  # ids may hold lone surrogates (JSON "\\udc80"), which SQLite text rejects
+        return v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v
+
+    @staticmethod
+    def _dec(v: Any) -> Any:  # every stored str comes back as a str; no value is bytes
+        return v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        row = self.db.execute(self._get, (self._enc(key),)).fetchone()
+        if row is None:
+            return default
+        return self._dec(row[0]) if self.single else tuple(map(self._dec, row))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        values = (value,) if self.single else value
+        self.db.execute(self._put, (self._enc(key), *map(self._enc, values)))
+        self._pending += 1
+        if self._pending >= self._COMMIT_EVERY:
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
+            self._pending = 0
+
+    def __len__(self) -> int:
+        return self.db.execute(self._len).fetchone()[0]
 
 
 def text_digest(text: str) -> bytes:

@@ -103,6 +103,8 @@ TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects
 _IN_FLIGHT_PER_WORKER = 2
 _MARKERS = "_partitions"
 _PARTIALS = "_partials"
+#: The reader's duplicate-check state (ids, text digests) during a run: scratch, deleted at the end.
+_STATE = ".seen.sqlite"
 #: Partial-sum rows merged at once by :func:`aggregate` (a few tens of MB in Arrow).
 _MERGE_ROWS = 500_000
 #: Text sample: documents kept per group (bottom-k of the id hash) and in all (see :func:`_merge_sample`).
@@ -538,7 +540,8 @@ def run(
     steps: dict[str, float] = {"read": 0.0, "write": 0.0}
     from analysis.corpus import _Builder
 
-    builder = _Builder(count_sentences=False)  # ids checked in the reader, texts in the writer
+    # ids checked in the reader, texts in the writer; both sets on disk, so memory stays flat
+    builder = _Builder(count_sentences=False, state=out / _STATE)
 
     def handle(part: int, result: PartitionResult | None) -> None:
         t = time.perf_counter()
@@ -579,6 +582,7 @@ def run(
         assert not writer.backlog(), "partitions left unwritten"
     finally:
         bar.close()
+        builder.close()
 
     totals = {k: sum(c[k] for c in counts.values()) for k in ("documents_in", "analysed", "rejected", "sentences", "segments", "quotes")}
     # Every document read is either analysed or rejected: a mismatch is a bug, never a silent drop.

@@ -47,8 +47,9 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -82,9 +83,105 @@ SENTENCE_COLUMNS = ["id", "outlet", "sentence", "paragraph", "start", "end", "vo
 
 @lru_cache(maxsize=1)
 def _analyzer() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    return _fast_vader()()
 
-    return SentimentIntensityAnalyzer()
+
+@lru_cache(maxsize=1)
+def _fast_vader() -> type:
+    """VADER's analyzer minus work wasted on news text; scores equal the library's exactly.
+
+    vaderSentiment 3.3.2 spends about half of ``polarity_scores`` on work whose result is
+    known in advance: it rebuilds the text character by character to replace emoji
+    (news sentences have none), calls ``sentiment_valence`` for every word although a
+    word outside the lexicon always gets 0, and lower-cases the *whole* sentence in
+    ``_negation_check`` and ``_special_idioms_check`` once per lexicon word (quadratic
+    in sentence length) to read at most six words. Only those steps are replaced; the
+    scoring rules (valence, boosters, negation, "but", punctuation, normalisation) are
+    the library's own methods. ``tests/test_sentiment.py`` checks equality with the
+    library on real and generated sentences, so an upgrade that changes VADER fails there.
+    """
+    from vaderSentiment import vaderSentiment as V
+
+    negate = frozenset(V.NEGATE)
+
+    def negated(word: str) -> bool:  # V.negated on a one-word list, without copying NEGATE each call
+        word = str(word).lower()
+        return word in negate or "n't" in word
+
+    class FastVader(V.SentimentIntensityAnalyzer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # the emoji loop replaces single characters only; any other key can never match
+            self._emoji_chars = frozenset(self.emojis)
+
+        def polarity_scores(self, text: str) -> dict[str, float]:
+            if not isinstance(text, str) or not self._emoji_chars.isdisjoint(text):
+                return super().polarity_scores(text)
+            text = text.strip()  # what the emoji loop returns for a text without emoji
+            sentitext = V.SentiText(text)
+            words = sentitext.words_and_emoticons
+            lexicon, boosters, last = self.lexicon, V.BOOSTER_DICT, len(words) - 1
+            sentiments: list[float] = []
+            for i, item in enumerate(words):
+                low = item.lower()
+                # boosters, "kind of" and words outside the lexicon score 0 in the library too
+                if low in boosters or low not in lexicon or (i < last and low == "kind" and words[i + 1].lower() == "of"):
+                    sentiments.append(0)
+                    continue
+                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+            # the library builds a lower-cased copy of the sentence to look for "but"; a token
+            # that lower-cases to "but" is in the lower-cased text, so without it nothing changes
+            if "but" in text.lower():
+                sentiments = self._but_check(words, sentiments)
+            return self.score_valence(sentiments, text)
+
+        @staticmethod
+        def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
+            def w(k: int) -> str:
+                return str(words[k]).lower()
+
+            if start_i == 0:
+                if negated(w(i - 1)):
+                    valence = valence * V.N_SCALAR
+            if start_i == 1:
+                w2, w1 = w(i - 2), w(i - 1)
+                if w2 == "never" and (w1 == "so" or w1 == "this"):
+                    valence = valence * 1.25
+                elif w2 == "without" and w1 == "doubt":
+                    pass
+                elif negated(w2):
+                    valence = valence * V.N_SCALAR
+            if start_i == 2:
+                w3, w2, w1 = w(i - 3), w(i - 2), w(i - 1)
+                if w3 == "never" and (w2 == "so" or w2 == "this") or (w1 == "so" or w1 == "this"):
+                    valence = valence * 1.25
+                elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
+                    pass
+                elif negated(w3):
+                    valence = valence * V.N_SCALAR
+            return valence
+
+        @staticmethod
+        def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
+            if i < 3:  # the library then reads words from the end (negative indices): keep its code
+                return V.SentimentIntensityAnalyzer._special_idioms_check(valence, words, i)
+            w3, w2, w1, w0, *after = [str(w).lower() for w in words[i - 3:i + 3]]
+            special = V.SPECIAL_CASES
+            twoone, threetwo, threetwoone = f"{w2} {w1}", f"{w3} {w2}", f"{w3} {w2} {w1}"
+            for seq in (f"{w1} {w0}", f"{w2} {w1} {w0}", twoone, threetwoone, threetwo):
+                if seq in special:
+                    valence = special[seq]
+                    break
+            if after and f"{w0} {after[0]}" in special:
+                valence = special[f"{w0} {after[0]}"]
+            if len(after) > 1 and f"{w0} {after[0]} {after[1]}" in special:
+                valence = special[f"{w0} {after[0]} {after[1]}"]
+            for n_gram in (threetwoone, threetwo, twoone):  # booster bigrams such as "sort of"
+                if n_gram in V.BOOSTER_DICT:
+                    valence = valence + V.BOOSTER_DICT[n_gram]
+            return valence
+
+    return FastVader
 
 
 def vader(text: str) -> dict[str, float]:
@@ -153,24 +250,25 @@ def _voice_mask(text: str, quotes: Iterable[Any]) -> tuple[np.ndarray, list[str 
 _WORD = re.compile(r"\w+")
 
 
-def _segments(text: str, start: int, end: int, mask: np.ndarray, speakers: list[str | None],
-              min_own_words: int, attribution: np.ndarray | None = None,
+def _segments(text: str, start: int, end: int, runs: "_Runs", speakers: list[str | None],
+              min_own_words: int, attribution: np.ndarray | bytes | None = None,
               cue_words: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str | None, int, int, str]]:
     """Voice segments of one sentence: (voice, speaker, first char, last char + 1, text).
 
     Runs of the same (voice, speaker) inside the sentence are joined into one segment
     (a quote interrupted by "he said" stays one quoted segment); quotation marks are
-    left out of the segment text.
+    left out of the segment text. ``runs`` are the document's (voice, speaker) runs
+    (:func:`_runs`), found once per document rather than per sentence.
     """
-    v, w = mask[0, start:end], mask[1, start:end]
-    if not len(v) or not v.any():
-        return [("own", None, start, end, text[start:end])]
-    key = v * 1_000_003 + (w + 1)
-    cut = np.flatnonzero(np.diff(key)) + 1
-    bounds = np.concatenate([[0], cut, [len(v)]])
     pieces: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        pieces.setdefault((int(v[a]), int(w[a])), []).append((start + int(a), start + int(b)))
+    k = max(0, bisect_right(runs.starts, start) - 1)
+    while k < len(runs.starts) and runs.starts[k] < end:
+        a, b = max(runs.starts[k], start), min(runs.ends[k], end)
+        if a < b:
+            pieces.setdefault((runs.voice[k], runs.who[k]), []).append((a, b))
+        k += 1
+    if not pieces or all(vi == 0 for vi, _ in pieces):
+        return [("own", None, start, end, text[start:end])]
     out = []
     for (vi, wi), spans in pieces.items():
         parts = [text[s:e].strip().strip(_MARKS).strip() for s, e in spans]
@@ -179,13 +277,33 @@ def _segments(text: str, start: int, end: int, mask: np.ndarray, speakers: list[
             continue
         if vi == 0:
             # Own leftovers of a quoting sentence count only with words beyond speaker and cue.
-            words = [m for s, e in spans for m in _WORD.finditer(text, s, e)
-                     if (attribution is None or not attribution[m.start()]) and m.group().lower() not in cue_words]
-            if len(words) < min_own_words:
+            words = (m for s, e in spans for m in _WORD.finditer(text, s, e)
+                     if (attribution is None or not attribution[m.start()]) and m.group().lower() not in cue_words)
+            if sum(1 for _ in islice(words, min_own_words)) < min_own_words:  # counting stops at enough
                 continue
         out.append((VOICES[vi], speakers[wi] if vi and wi >= 0 else None, spans[0][0], spans[-1][1], seg))
     out.sort(key=lambda r: (r[2], VOICES.index(r[0])))
     return out
+
+
+class _Runs(NamedTuple):
+    """Maximal runs of characters with one (voice, speaker index) in a document, in text order."""
+
+    starts: list[int]
+    ends: list[int]
+    voice: list[int]
+    who: list[int]
+
+
+def _runs(mask: np.ndarray) -> _Runs:
+    """The (voice, speaker) runs of a :func:`_voice_mask` (one numpy pass per document)."""
+    n = mask.shape[1]
+    if not n:
+        return _Runs([], [], [], [])
+    key = mask[0] * 1_000_003 + (mask[1] + 1)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1])
+    ends = np.append(starts[1:], n)
+    return _Runs(starts.tolist(), ends.tolist(), mask[0, starts].tolist(), mask[1, starts].tolist())
 
 
 def _quotes_for(quotes: Any, doc_id: str, text: str) -> list[Any]:
@@ -224,10 +342,19 @@ def score_sentences(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]]
     return _score(corpus, quotes=quotes, min_own_words=min_own_words)[0]
 
 
-def _voiced_runs(mask: np.ndarray) -> tuple[list[int], list[int]]:
+def _voiced_runs(runs: _Runs) -> tuple[list[int], list[int]]:
     """Starts and ends of the runs of characters in a voice other than own (sorted, disjoint)."""
-    d = np.diff(np.concatenate([[0], (mask[0] > 0).astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b, v in zip(runs.starts, runs.ends, runs.voice):
+        if not v:
+            continue
+        if ends and ends[-1] == a:  # adjacent voiced runs (another voice or speaker) make one
+            ends[-1] = b
+        else:
+            starts.append(a)
+            ends.append(b)
+    return starts, ends
 
 
 def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.DataFrame | None = None,
@@ -246,7 +373,9 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
         doc_quotes = _quotes_for(quotes, doc_id, text)
         if doc_quotes:
             mask, speakers, attribution, cues = _voice_mask(text, doc_quotes)
-            starts, ends = _voiced_runs(mask)
+            runs = _runs(mask)
+            starts, ends = _voiced_runs(runs)
+            attribution = attribution.tobytes()  # one byte per character: indexing gives plain ints
         else:
             starts = ends = []
         for i, s in enumerate(sents):
@@ -259,7 +388,7 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
                 rows.append((doc_id, outlet, i, s.paragraph, s.start, s.end, "own", None, seg,
                              sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
                 continue
-            for voice, speaker, a, b, seg in _segments(text, s.start, s.end, mask, speakers, min_own_words,
+            for voice, speaker, a, b, seg in _segments(text, s.start, s.end, runs, speakers, min_own_words,
                                                        attribution, cues):
                 sc = vader(seg)
                 rows.append((doc_id, outlet, i, s.paragraph, a, b, voice, speaker, seg,

@@ -498,3 +498,48 @@ def test_frequencies_and_dfm_filtered_in_arrow_equal_the_filtered_frames(min_cou
     pd.testing.assert_frame_equal(keyness(res.dfm(min_count=min_count), group_by="group", min_count=min_count),
                                   keyness(res.dfm(), group_by="group", min_count=min_count))
     assert res.sample(groups=["Valley Wire"])["group"].unique().tolist() == ["Valley Wire"]
+
+
+# the reader's duplicate checks, in memory and on disk: (call, arguments) -> the same verdict
+BUILDER_CALLS = [
+    ("check", ({"id": "a", "text": "x"}, "corpus.jsonl:1")),
+    ("check", ({"id": " a ", "text": "y"}, "corpus.jsonl:2")),        # the same id once stripped
+    ("check", ({"id": "b", "text": "x"}, "corpus.csv:row 5")),
+    ("check", ({"id": "b", "text": "x"}, "corpus.csv:row 9")),        # a packed "row N" source
+    ("check", ({"id": "c\udc80", "text": "x"}, "odd source")),        # a lone surrogate, an unpackable source
+    ("check", ({"id": "c\udc80", "text": "x"}, "odd source 2")),
+    ("check", ({"id": "", "text": "x"}, "corpus.jsonl:7")),
+    ("seen", ("a", "Harbor Times", b"\x01" * 16)),
+    ("seen", ("d", "Harbor Times", b"\x01" * 16)),                    # same outlet: a copy
+    ("seen", ("e", "Valley \udc80 Wire", b"\x01" * 16)),              # another outlet: syndication
+    ("seen", ("f", "Valley \udc80 Wire", b"\x02" * 16)),
+    ("seen", ("g", "Valley \udc80 Wire", b"\x02" * 16)),
+]
+
+
+def test_the_on_disk_duplicate_state_gives_the_verdicts_of_the_in_memory_one(tmp_path: Path) -> None:
+    from analysis.corpus import _Builder
+
+    memory, disk = _Builder(), _Builder(state=tmp_path / "state.sqlite")
+    for call, args in BUILDER_CALLS:
+        assert getattr(disk, call)(*args) == getattr(memory, call)(*args), (call, args)
+    assert (len(disk.ids), len(disk.texts)) == (len(memory.ids), len(memory.texts)) == (3, 2)
+    disk.close()
+    assert not (tmp_path / "state.sqlite").exists()
+
+
+def test_a_run_leaves_no_state_and_ignores_a_crashed_runs_leftover(good_jsonl: Path, reference, tmp_path: Path) -> None:
+    import sqlite3
+
+    out = tmp_path / "out"
+    pipeline.run(good_jsonl, out, chunk_size=15)
+    assert not (out / pipeline._STATE).exists()
+    # a killed process leaves its state behind, holding ids of the corpus: a rerun must not see them as duplicates
+    (out / "_partitions" / "part-00003.json").unlink()
+    with sqlite3.connect(out / pipeline._STATE) as db:
+        db.execute("CREATE TABLE ids (id BLOB PRIMARY KEY, first) WITHOUT ROWID")
+        db.execute("INSERT INTO ids VALUES (?, 1)", ("doc-0050".encode(),))
+    summary = pipeline.run(good_jsonl, out, chunk_size=15)
+    assert (summary.resumed_partitions, summary.rejected) == (3, reference[0].rejected)
+    assert_same(tables(out), reference[1])
+    assert not (out / pipeline._STATE).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -88,6 +89,24 @@ def test_no_quotes_one_own_row_per_sentence():
     assert rows["outlet"].unique().tolist() == ["X"]
 
 
+def test_each_segment_is_scored_once_and_quote_free_sentences_whole(monkeypatch):
+    """One VADER call per output row: no sentence is scored twice, a quote-free one as one text."""
+    calls = []
+    real = S._analyzer()
+
+    class Counting:
+        def polarity_scores(self, text):
+            calls.append(text)
+            return real.polarity_scores(text)
+
+    monkeypatch.setattr(S, "_analyzer", lambda: Counting())
+    inner = "This is a wonderful, great success,"
+    corpus = pd.DataFrame({"id": ["d", "e"], "text": [TEXT, "A good day.\nA bad day. Nothing else."]})
+    rows = S.score_sentences(corpus, quotes={"d": [_q(TEXT, inner)]})
+    assert sorted(calls) == sorted(rows["text"])
+    assert rows.loc[rows["id"] == "e", "text"].tolist() == ["A good day.", "A bad day.", "Nothing else."]
+
+
 @pytest.fixture(scope="module")
 def seeds():
     from analysis.corpus import load_corpus
@@ -123,6 +142,107 @@ def test_voice_summary_has_framing_columns(seeds):
     assert {"group", "voice", "mean", "low", "high"} <= set(t.columns)
     assert not ((t["group"] == "DPRK Foreign Ministry") & (t["voice"] == "quoted")).any()
     assert ((t["low"] <= t["mean"]) & (t["mean"] <= t["high"])).all()
+
+
+# ---------------------------------------------------------------- VADER fast path (equal to the library)
+
+@functools.lru_cache(maxsize=1)
+def _library():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+@pytest.fixture(scope="module")
+def library_vader():
+    return _library()
+
+
+# One case per rule the fast path touches: emoji, booster and "kind of", words outside the
+# lexicon, negation one to three words back ("never so", "without doubt", n't), special
+# idioms around the word, "no", "least", "but", ALL CAPS, punctuation emphasis, spacing.
+VADER_CASES = [
+    "", "   ", "The talks went well.", "The book was good.", "The book was only kind of good.",
+    "It was not good at all.", "He isn't a bad man, nor a cruel one.", "Never so happy as today!",
+    "She was never this sad.", "It is without doubt a great achievement.", "Without doubt great.",
+    "It mayn't be good, it needn't be bad, it won't've been nice.", "Without any doubt, terrible.",
+    "That film was the bomb.", "Ties were the kiss of death for him.", "A beating heart, a bad ass plan.", "We have a really bad ass plan.",
+    "No good deed goes unpunished.", "No, no problem here, and no hope or love.", "At least it isn't horrible.",
+    "Very least helpful reply.", "The least bad option.", "It was good, but the ending was awful.",
+    "The talks were GREAT and the food was terrible.", "ALL CAPS IS ANGRY", "Wow!!! Great!!!!!",
+    "Really?? Truly??? Awful????", "Make sure you :) or :D today!", "Catch utf-8 emoji such as 💘 and 💋 and 😁",
+    "Sad😢news", "\tPeace talks\n collapsed, \u201cwonderful\u201d said nobody.  ",
+    "He said it was sort of nice and kinda cool, hardly a disaster.", "Kind of", "kind", "not",
+    "Pyongyang's \"unbreakable\" ties with Moscow will grow, the ministry said.",
+]
+
+
+@pytest.mark.parametrize("text", VADER_CASES)
+def test_fast_vader_equals_library_on_rule_cases(text, library_vader):
+    assert S._analyzer().polarity_scores(text) == library_vader.polarity_scores(text)
+
+
+def test_fast_vader_follows_an_edited_lexicon():
+    """Words added to the lexicon (a booster, a new word) are handled as the library handles them."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    fast, lib = S._fast_vader()(), SentimentIntensityAnalyzer()
+    for a in (fast, lib):
+        a.lexicon.update({"very": 2.0, "juche": -1.5})
+    for text in VADER_CASES + ["Juche is very much the line.", "Not very juche."]:
+        assert fast.polarity_scores(text) == lib.polarity_scores(text)
+
+
+def test_fast_vader_equals_library_on_seed_sentences(library_vader):
+    from analysis.corpus import load_corpus
+    from analysis.segment import sentences
+
+    texts = load_corpus()["text"]
+    sents = [t[s.start:s.end] for t in texts for s in sentences(t)]
+    assert len(sents) > 50
+    assert [S._analyzer().polarity_scores(s) for s in sents] == [library_vader.polarity_scores(s) for s in sents]
+
+
+@pytest.mark.skipif(not (EVAL / "newsmtsc" / "train.jsonl").exists(), reason="NewsMTSC eval data absent")
+def test_fast_vader_equals_library_on_news_sentences(library_vader):
+    """Thousands of real news sentences (NewsMTSC, read in place, never copied)."""
+    from analysis.io import read_jsonl
+
+    sents = sorted({r["sentence"] for r in read_jsonl(EVAL / "newsmtsc" / "train.jsonl", required=("sentence",))})
+    assert len(sents) > 1000
+    fast = S._analyzer()
+    assert [s for s in sents if fast.polarity_scores(s) != library_vader.polarity_scores(s)] == []
+
+
+_VADER_WORDS = ["good", "bad", "great", "horrible", "love", "hate", "kind", "of", "sort", "no", "not", "never",
+                "nor", "isn't", "doesnt", "mayn't", "won't've", "without", "doubt", "least", "at", "very", "so", "this", "the", "bomb",
+                "kiss", "death", "but", "BUT", "GOOD", "Very", "extremely", "barely", "hardly", "uh-uh", ":)", ":(",
+                "!", "?", "!!", "💘", "😁", "said", "Pyongyang", "ties", "—", '"', "\u201c", "\u201d"]
+
+
+@given(st.lists(st.one_of(st.sampled_from(_VADER_WORDS), st.text(max_size=8)), max_size=40),
+       st.lists(st.sampled_from([" ", "  ", "\n", "\t", ", ", ". ", ""]), min_size=1, max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_fast_vader_equals_library_on_generated_text(words, gaps):
+    text = "".join(w + gaps[i % len(gaps)] for i, w in enumerate(words))
+    assert S._analyzer().polarity_scores(text) == _library().polarity_scores(text)
+
+
+@given(st.lists(st.sampled_from(_VADER_WORDS), min_size=1, max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_fast_vader_context_checks_equal_library_at_every_position(words):
+    """The replaced negation and idiom checks, at every word position (also those the library never asks)."""
+    def outcome(check, *args):  # the library raises IndexError on short lists: so must the fast path
+        try:
+            return check(1.0, words, *args)
+        except IndexError:
+            return IndexError
+
+    fast, lib = S._fast_vader(), type(_library())
+    for i in range(len(words)):
+        assert outcome(fast._special_idioms_check, i) == outcome(lib._special_idioms_check, i)
+        for start_i in range(min(i, 3)):
+            assert outcome(fast._negation_check, start_i, i) == outcome(lib._negation_check, start_i, i)
 
 
 # ---------------------------------------------------------------- bootstrap

@@ -143,6 +143,45 @@ def test_dfm_min_count_and_empty_texts():
     assert d.n_words.tolist() == [3, 0, 0]
 
 
+def _sklearn_counts(texts, ngram_max):
+    """The reference: scikit-learn's CountVectorizer with the analyzer dfm uses."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from analysis.terms import WORD_PATTERN, _ngram_analyzer, _preprocess
+
+    cv = (CountVectorizer(preprocessor=_preprocess, token_pattern=WORD_PATTERN, dtype=np.int64) if ngram_max == 1
+          else CountVectorizer(analyzer=_ngram_analyzer(ngram_max, True), dtype=np.int64))
+    try:
+        return cv.fit_transform(texts).toarray(), list(cv.get_feature_names_out())
+    except ValueError:  # empty vocabulary
+        return np.zeros((len(texts), 0), dtype=np.int64), []
+
+
+@pytest.mark.parametrize("ngram_max", [1, 2, 3])
+def test_counting_equals_countvectorizer_on_seed_corpus(ngram_max):
+    from analysis.corpus import load_corpus
+    from analysis.terms import _count_terms, _ngram_analyzer, _preprocess, _WORD_RE
+
+    texts = load_corpus()["text"].tolist() + ["", "War, war; WAR — peace."]
+    analyze = (lambda t: _WORD_RE.findall(_preprocess(t))) if ngram_max == 1 else _ngram_analyzer(ngram_max, True)
+    x, terms = _count_terms(texts, analyze)
+    expected, names = _sklearn_counts(texts, ngram_max)
+    assert list(terms) == names
+    assert x.dtype == np.int64 and (x.toarray() == expected).all()
+
+
+@given(st.lists(st.lists(st.sampled_from(list("abcAB -'’.,é\n") + ["war ", "the ", "Kyiv ", "u.s. "]), max_size=40)
+                .map("".join), min_size=1, max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_counting_equals_countvectorizer_on_generated_text(texts):
+    from analysis.terms import _count_terms, _preprocess, _WORD_RE
+
+    x, terms = _count_terms(texts, lambda t: _WORD_RE.findall(_preprocess(t)))
+    expected, names = _sklearn_counts(texts, 1)
+    assert list(terms) == names
+    assert x.shape == expected.shape and (x.toarray() == expected).all()
+
+
 def test_frequencies_by_group(fixture_corpus):
     f = frequencies(fixture_corpus, group_by="outlet")
     row = f[(f["group"] == "Gamma") & (f["term"] == "sanctions")].iloc[0]
