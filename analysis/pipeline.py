@@ -385,10 +385,14 @@ def _partial(tables: dict[str, pa.Table], name: str,
 def _group_batches(dataset: ds.Dataset, budget: int) -> list[tuple[str, str]]:
     """Contiguous ``(first, last)`` group ranges, in Arrow's (= code point) order, of at most ``budget`` partial rows."""
     rows: dict[str, int] = {}
-    for batch in dataset.to_batches(columns=["group"]):  # streamed: memory grows with the groups only
-        counts = pc.value_counts(batch.column(0))
-        for g, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
-            rows[g] = rows.get(g, 0) + n
+    # one file at a time, groups read as a dictionary: a dataset scan's read-ahead held
+    # ~250 MiB on 38 partitions of AllSides, this holds one batch of codes (~90 MiB peak)
+    for f in dataset.files:
+        batches = pq.ParquetFile(f, read_dictionary=["group"]).iter_batches(columns=["group"], batch_size=1 << 16)
+        for batch in batches:
+            counts = pc.value_counts(batch.column(0).dictionary_decode())
+            for g, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                rows[g] = rows.get(g, 0) + n
     batches, first, size = [], None, 0
     for g in sorted(rows):
         if first is not None and size + rows[g] > budget:
@@ -414,9 +418,14 @@ def _merge(out: Path, name: str, path: Path, *, budget: int | None = None) -> No
             for first, last in batches:
                 group = pc.field("group")
                 part = dataset.to_table(filter=(group >= first) & (group <= last))
+                # string keys hashed as dictionary codes: about 20 % less peak memory on group_terms
+                part = pa.table({c: part[c].dictionary_encode() if c in keys and pa.types.is_string(part[c].type)
+                                 else part[c] for c in part.column_names})
                 summed = part.group_by(keys, use_threads=False).aggregate([(v, "sum") for v in values])
                 table = pa.table({**{k: summed[k] for k in keys}, **{v: summed[f"{v}_sum"] for v in values}})
-                writer.write_table(table.sort_by([(k, "ascending") for k in keys]).cast(schema))
+                writer.write_table(table.cast(schema).sort_by([(k, "ascending") for k in keys]))
+                del part, summed, table
+                pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
 
     _atomic_replace(write, path)
 
