@@ -781,7 +781,12 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
     for m in according_matches:
         where = locate(m)
         if where is not None:
-            add(where[0], _Frame(m.group(), m.start(), m.end(), _np_fwd(text, m.end(), where[2], lex), "according"))
+            men = _np_fwd(text, m.end(), where[2], lex)
+            if men is None and (am := _ACCORDING_NP.match(text, m.end(), where[2])) is not None:
+                # "according to data from the census", "according to exit polls": a
+                # lowercase source the name reader skips; the phrase up to punctuation
+                men = _Mention(am.start(1), am.end(1), am.group(1))
+            add(where[0], _Frame(m.group(), m.start(), m.end(), men, "according"))
     for m in cue_matches:
         where = locate(m)
         if where is None:
@@ -815,6 +820,9 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
     for fs in out.values():
         fs.sort(key=lambda f: f.cue_start)
     return out
+
+
+_ACCORDING_NP = re.compile(r"[ \u00a0]+((?:[\w'’.-]+[ \u00a0]+){0,7}?[\w'’-]+)(?=[ \u00a0]*[,.;:)]|[ \u00a0]*$)")
 
 
 _POSSESSIVE_PRONOUN = {"his": "he", "her": "she", "their": "they", "its": "it"}
@@ -1820,6 +1828,12 @@ _CLAUSE_BREAK = re.compile(
 _PARTICIPLE_AFTER = re.compile(r"\s*,\s*[a-z]+ing\b")
 # one leading character class so re skips to candidates (only match starts are used)
 _OBJECT_END = re.compile(r"[,\s](?:(?<=,)|(?<=\s)(?:by|after|before|when|while|because|as|since|and said|and then)\s)")
+# "to" + a verb ("vowed to fight", "agreed to end"), not "to" + a noun phrase ("pointed to
+# the polls", "wrote to Smith"): a lowercase word that is no determiner or pronoun
+_TO_INFINITIVE = re.compile(r"[ \u00a0]+to[ \u00a0]+(?!(?:the|a|an|his|her|their|its|our|my|your|this|that|these|those|him|them|me|us|it|some|any|all|each|every|no)\b)[a-z]{2,}\b")
+_OBJECT_ADJUNCT = re.compile(
+    r" (?:at (?:a|an|the|his|her|their) |(?:on |last |this |early |late )?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|(?:last|this|earlier|later) (?:week|month|year)\b)")
 _BARE_START = re.compile(r"\s+(?:he|she|they|it|we|I|there|the|his|her|their|its|[A-Z][a-z]+\s+(?:[A-Z][a-z]+\s+)?(?:is|was|were|are|had|has|would|will|could|should|did|does)\b)\b")
 # a subordinate frame ("While X said A, B ..."): the reported clause ends at the comma
 _SUBORDINATE = frozenset("while although though whereas if because as when since after before".split())
@@ -1850,7 +1864,7 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
     men = f.mention
     assert men is not None
     if f.clause == "according":
-        if f.cue_start - lo < 3 or text[lo : f.cue_start].split()[:1] in (["But"], ["And"]):
+        if f.cue_start - lo < 3 or text[lo : f.cue_start].strip() in ("But", "And"):
             # "According to X, CLAUSE"
             comma = text.find(",", men.end, hi)
             if comma < 0 or comma - men.end > 150:
@@ -1877,18 +1891,25 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
         rest_lo = f.cue_end
         if f.clause == "object":
             # the complement: "X criticized the plan", "X wants to win"; an object
-            # noun phrase ends at a comma or an adjunct ("... by reminding voters")
+            # noun phrase ends at a comma or an adjunct ("... by reminding voters",
+            # "... at a news conference", "... on Sunday")
+            if text[rest_lo : rest_lo + 4] == " by ":
+                return None  # a passive ("were attacked by X"): X is the agent, not content
             s, e = _cut_clause(text, rest_lo, hi)
             m = _OBJECT_END.search(text, s, e)
+            if m is not None and m.start() > s:
+                s, e = _trim(text, s, m.start())
+            m = _OBJECT_ADJUNCT.search(text, s, e)
             if m is not None and m.start() > s:
                 s, e = _trim(text, s, m.start())
             return (s, e) if len(text[s:e].split()) >= 2 else None
         if f.clause == "listener":
             # "X told reporters (that) ...": skip the listener
             lm = _LISTENER.match(text, rest_lo, hi)
-            if lm is None:
-                return None
-            rest_lo = lm.end()
+            if lm is not None:
+                rest_lo = lm.end()
+            elif not (pre.endswith(",") and len(text[f.cue_end : hi].split()) <= 2 and not _MARKS.search(pre)):
+                return None  # else "CLAUSE, the mayor told her.": the clause is before
         window = text[rest_lo : min(hi, rest_lo + 90)]
         m = _THAT.search(window) if f.clause != "none" else None
         gap = window[: m.start()].split() if m else []
@@ -1902,8 +1923,8 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             if len(text[f.cue_end : hi].split()) >= 4 and len(pre.split()) <= 6:
                 s, e = _trim(text, lo, hi)
                 return (s, e) if e > s else None
-        if pre.endswith(",") and f.clause != "listener":
-            # "CLAUSE, X said (on Monday)." — the frame closes the sentence; an
+        if pre.endswith(",") and (f.clause != "listener" or len(text[f.cue_end : hi].split()) <= 2 and not _MARKS.search(pre)):
+            # "CLAUSE, X said (on Monday)." / "CLAUSE, X told her." — the frame closes the sentence; an
             # opening adverbial ("At one point, X said ...") is not a clause
             tail = text[f.cue_end : hi].strip(" .,”\"'’")
             words = pre.split()
@@ -1921,7 +1942,7 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
         if _PARTICIPLE_AFTER.match(text, rest_lo):
             return None  # "X said, holding back tears": an adjunct, not a clause
         if f.clause == "that" and not _BARE_START.match(text, rest_lo) and not pre.endswith(",") \
-                and (text[rest_lo:hi].split(None, 1) or [""])[0].lower() not in _PREPS:
+                and ((text[rest_lo:hi].split(None, 1) or [""])[0].lower() not in _PREPS or _TO_INFINITIVE.match(text, rest_lo)):
             # "X hopes to work ...", "X reiterated those feelings": the complement
             s, e = _cut_clause(text, rest_lo, hi)
             m = _OBJECT_END.search(text, s, e)

@@ -304,6 +304,44 @@ def test_strict_that_verbs_report_with_that():
     assert (q.text, q.kind, q.speaker, q.cue) == ("the vote was fair and open", "indirect", "Smith", "maintains")
 
 
+# (text, reported content, speaker, cue): indirect constructions added for the
+# all-attributions margin (issue 4, session 2), each in our own sentences
+INDIRECT_MORE = [
+    # verbs added to the lists: decisions, rulings, recommendations, implication
+    ("The board decided to close the harbour for the winter.", "to close the harbour for the winter", "The board", "decided"),
+    ("The court ruled that the levy was lawful and could stay.", "the levy was lawful and could stay", "The court", "ruled"),
+    ("The panel recommended that the mayor repay the grant money.", "the mayor repay the grant money", "The panel", "recommended"),
+    ("Ms. Okafor implied that the budget had been padded for years.", "the budget had been padded for years", "Okafor", "implied"),
+    ("Ms. Okafor made it clear that the budget would not pass.", "the budget would not pass", "Okafor", "made it clear"),
+    ("The firm responded that the audit had found nothing wrong.", "the audit had found nothing wrong", "The firm", "responded"),
+    ("Mr. Varga decried the plan to sell the old library.", "the plan to sell the old library", "Varga", "decried"),
+    ("The union refused to sign the new wage agreement.", "to sign the new wage agreement", "The union", "refused"),
+    # "..., according to X" after a sentence opening with "But"; a lowercase source
+    ("But even if the tariff doubled, the mill would still turn a profit, according to the 2019 audit.",
+     "But even if the tariff doubled, the mill would still turn a profit", "the 2019 audit", "according to"),
+    ("Nearly half of the town's families own a boat, according to figures from the harbour office.",
+     "Nearly half of the town's families own a boat", "figures from the harbour office", "according to"),
+    # "CLAUSE, X told her.": the listener frame closes the sentence
+    ("Her sister was safe and would be home by Friday, the consul told her.",
+     "Her sister was safe and would be home by Friday", "the consul", "told"),
+    # an object complement ends before a place or time adjunct
+    ("Mr. Varga endorsed Ms. Lund at a rally in the old port.", "Ms. Lund", "Varga", "endorsed"),
+    ("Ms. Lund criticized the new parking rules on Tuesday.", "the new parking rules", "Lund", "criticized"),
+]
+
+
+@pytest.mark.parametrize(("text", "content", "speaker", "cue"), INDIRECT_MORE)
+def test_indirect_constructions(text, content, speaker, cue):
+    q = _one(text)
+    assert (q.text, q.kind, q.cue) == (content, "indirect", cue)
+    assert q.speaker is not None and speaker.split()[-1] in q.speaker
+
+
+def test_passive_attitude_verb_reports_no_agent():
+    # "were attacked by X": X is the agent, not attributed content
+    assert extract_quotes("The two ferries were both attacked by pirates on Sunday.") == []
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\n", '"', "“”", "''"])
 def test_empty_and_degenerate(text):
     assert extract_quotes(text) == []
