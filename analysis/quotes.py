@@ -801,6 +801,11 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
             men = _sentence_subject(text, clause_lo(where[1], s), s, lex)
             if men is not None and men.end > s:
                 men = None
+        if men is None and clause in ("bare", "that", "strict", "listener") \
+                and (qm := _QUANTITY_SUBJECT.search(text, clause_lo(where[1], s), s)) is not None:
+            # a poll share as the subject: "About 9 percent said ...", "One in five say ...",
+            # "Others say ..." (the name reader takes no numbers or quantifiers)
+            men = _Mention(qm.start(1), qm.end(1), qm.group(1))
         if men is None and blocked_before and cue.endswith("ing") and text[:s].rstrip().endswith(","):
             # "X stepped up his attacks, saying ...": the participle's subject is X
             men = _sentence_subject(text, clause_lo(where[1], s), s, lex)
@@ -822,6 +827,15 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
     return out
 
 
+_NUM = r"(?:\d[\d,.]*|(?i:one|two|three|four|five|six|seven|eight|nine|ten|half|a third|two-thirds|a quarter|a majority|a plurality)|one|two|three|four|five|six|seven|eight|nine|ten|half|a third|two-thirds|a quarter|a majority|a plurality)"
+_QUANTITY_SUBJECT = re.compile(
+    r"(?:^|(?<=[.!?;:]\s)|(?<=\n)|(?<=, and )|(?<=, but )|(?<=^And )|(?<=^But ))[ \u00a0]*("
+    r"(?:(?:[Aa]bout|[Nn]early|[Aa]lmost|[Oo]nly|[Jj]ust|[Rr]oughly|[Ss]ome|[Mm]ore than|[Ff]ewer than|[Ll]ess than|[Oo]ver|[Uu]nder)[ \u00a0]+)?"
+    r"(?:" + _NUM + r"(?:[ \u00a0]+(?:percent|per cent|%|in[ \u00a0]+(?:\d+|" + _NUM + r")))?|%)"
+    r"(?:[ \u00a0]+(?:of|among)[ \u00a0]+[\w'’-]+(?:[ \u00a0]+[\w'’-]+){0,3})?"
+    r"|(?:Others|Many|Most|Few|Some|Those[ \u00a0]+(?:over|under|who|with)[ \u00a0]+[\w'’-]+(?:[ \u00a0]+[\w'’-]+){0,2})"
+    r"(?:[ \u00a0]+(?:of|among)[ \u00a0]+[\w'’-]+(?:[ \u00a0]+[\w'’-]+){0,3})?"
+    r")[ \u00a0]+(?:also[ \u00a0]+|still[ \u00a0]+)?$", re.MULTILINE)
 _ACCORDING_NP = re.compile(r"[ \u00a0]+((?:[\w'’.-]+[ \u00a0]+){0,7}?[\w'’-]+)(?=[ \u00a0]*[,.;:)]|[ \u00a0]*$)")
 
 
@@ -1816,6 +1830,8 @@ _LISTENER = re.compile(
     r"\s+(?:reporters|him|her|them|me|us|you|audiences?|supporters|voters|(?:the|a|an|his|her|their) [\w-]+(?: [\w-]+)?"
     # any short lowercase noun phrase when "that" follows at once ("told party officials that")
     r"|(?!that\b)[a-z][\w-]*(?: (?!that\b)[a-z][\w-]*){0,2}(?=\s+that\b)"
+    # "told delegates at the party convention that ...": a listener and a short place
+    r"|(?!that\b)[a-z][\w-]*(?: (?!that\b)[a-z][\w-]*)? (?:at|in|on|during) (?!that\b)[\w.'’-]+(?: (?!that\b)[\w.'’-]+){0,4}(?=\s+that\b)"
     r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
 )
 _CLAUSE_BREAK = re.compile(

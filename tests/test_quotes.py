@@ -327,6 +327,12 @@ INDIRECT_MORE = [
     # an object complement ends before a place or time adjunct
     ("Mr. Varga endorsed Ms. Lund at a rally in the old port.", "Ms. Lund", "Varga", "endorsed"),
     ("Ms. Lund criticized the new parking rules on Tuesday.", "the new parking rules", "Lund", "criticized"),
+    # a poll share as the subject
+    ("The survey closed in May. About 9 percent said they had no preference.", "they had no preference", "9 percent", "said"),
+    ("The survey closed in May. More than six in 10 said they were tired of the race.",
+     "they were tired of the race", "More than six in 10", "said"),
+    # a listener followed by a short place before "that"
+    ("Mr. Holt told delegates at the party congress that the mayor should resign.", "the mayor should resign", "Holt", "told"),
 ]
 
 
