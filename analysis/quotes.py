@@ -1843,7 +1843,10 @@ _CLAUSE_BREAK = re.compile(
 )
 _PARTICIPLE_AFTER = re.compile(r"\s*,\s*[a-z]+ing\b")
 # one leading character class so re skips to candidates (only match starts are used)
-_OBJECT_END = re.compile(r"[,\s](?:(?<=,)|(?<=\s)(?:by|after|before|when|while|because|as|since|and said|and then)\s)")
+# "as" ends an object unless it opens a description ("dismissed the plan as too vague",
+# "described the dinner as a party"): then what follows is part of the content
+_OBJECT_END = re.compile(r"[,\s](?:(?<=,)(?!\s+(?:including|such as|especially|particularly|notably|[a-z]{3,}ed by)\s)|(?<=\s)(?:by|after|before|when|while|because|since|and said|and then)\s"
+                         r"|(?<=\s)as\s(?!(?:a|an|too|being|one|the|[a-z]+(?:ly|ed|ive|al|ous|ic|ing|less|ful|able|ible|ent|ant|ist))\b|[“\"']))")
 # "to" + a verb ("vowed to fight", "agreed to end"), not "to" + a noun phrase ("pointed to
 # the polls", "wrote to Smith"): a lowercase word that is no determiner or pronoun
 _TO_INFINITIVE = re.compile(r"[ \u00a0]+to[ \u00a0]+(?!(?:the|a|an|his|her|their|its|our|my|your|this|that|these|those|him|them|me|us|it|some|any|all|each|every|no)\b)[a-z]{2,}\b")

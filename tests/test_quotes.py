@@ -327,6 +327,12 @@ INDIRECT_MORE = [
     # an object complement ends before a place or time adjunct
     ("Mr. Varga endorsed Ms. Lund at a rally in the old port.", "Ms. Lund", "Varga", "endorsed"),
     ("Ms. Lund criticized the new parking rules on Tuesday.", "the new parking rules", "Lund", "criticized"),
+    # "as" + a description stays in the object; "as" + a clause ends it
+    ("Ms. Lund dismissed the proposal as too vague and costly.", "the proposal as too vague and costly", "Lund", "dismissed"),
+    ("Ms. Lund criticized the proposal as she left the hall.", "the proposal", "Lund", "criticized"),
+    # a comma before "including ..." or "captured by ..." does not end the object
+    ("Ms. Lund backed a ban on fireworks, including the small ones sold at fairs.",
+     "a ban on fireworks, including the small ones sold at fairs", "Lund", "backed"),
     # a poll share as the subject
     ("The survey closed in May. About 9 percent said they had no preference.", "they had no preference", "9 percent", "said"),
     ("The survey closed in May. More than six in 10 said they were tired of the race.",
