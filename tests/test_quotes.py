@@ -333,6 +333,8 @@ INDIRECT_MORE = [
     # a comma before "including ..." or "captured by ..." does not end the object
     ("Ms. Lund backed a ban on fireworks, including the small ones sold at fairs.",
      "a ban on fireworks, including the small ones sold at fairs", "Lund", "backed"),
+    ("The union requested a meeting with the harbour board.", "a meeting with the harbour board", "The union", "requested"),
+    ("Ms. Lund favors a tax on empty homes in the old town.", "a tax on empty homes in the old town", "Lund", "favors"),
     # a poll share as the subject
     ("The survey closed in May. About 9 percent said they had no preference.", "they had no preference", "9 percent", "said"),
     ("The survey closed in May. More than six in 10 said they were tired of the race.",
