@@ -493,8 +493,10 @@ def test_polnear_dev_figures(tmp_path):
     direct_quoted, direct_all, every = score(quoted, "direct"), score(pred, "direct"), score(pred, "direct,mixed,indirect")
     assert direct_quoted["f1"] >= 0.93
     assert direct_quoted["speaker_acc"] >= 0.85
-    assert direct_all["f1"] >= 0.81  # indirect predictions that match no gold count against direct precision
-    assert every["f1"] >= 0.68
+    # indirect predictions that match no gold count against direct precision, so this
+    # figure falls as indirect recall rises (0.819 -> 0.809 in session 2)
+    assert direct_all["f1"] >= 0.80
+    assert every["f1"] >= 0.69
     assert every["speaker_acc"] >= 0.83
 
 
