@@ -1406,6 +1406,24 @@ def _sent_index(starts: list[int], pos: int) -> int:
     return max(0, bisect.bisect_right(starts, pos) - 1)
 
 
+_TITLE_CASE_WORD = re.compile(r"\b[A-Z][\w'’-]*")
+_ANY_WORD = re.compile(r"\b[A-Za-z][\w'’-]*")
+
+
+def _title_line(text: str) -> str | None:
+    """The article's first line in lower case (same length) when it is a title-case
+    headline of a few words, else None."""
+    nl = text.find("\n")
+    line = text[: nl if nl >= 0 else min(len(text), 200)]
+    if not 3 <= len(line) <= 200:
+        return None
+    words = len(_ANY_WORD.findall(line))
+    if words < 3 or len(_TITLE_CASE_WORD.findall(line)) < 0.7 * words:
+        return None
+    low = line.lower()
+    return low if len(low) == len(line) else None
+
+
 def extract_quotes(text: str) -> list[Quote]:
     """Find the quotations and reported speech in ``text``, with their speakers.
 
@@ -1432,6 +1450,10 @@ def extract_quotes(text: str) -> list[Quote]:
     # no quotation mark and no cue holds no attribution
     wanted = {max(0, bisect.bisect_right(para_starts, sp.open_at) - 1) for sp in spans}
     cue_matches = list(lex.cue_re.finditer(text))
+    if (head := _title_line(text)) is not None:
+        # a title-case headline ("Mayor Says Harbour Will Close"): its cues are capitalised
+        cue_matches = [m for m in lex.cue_re.finditer(head) if not text[m.start()].islower()] + cue_matches
+        cue_matches.sort(key=lambda m: m.start())
     according_matches = list(lex.according_re.finditer(text))
     for m in cue_matches + according_matches:
         wanted.add(max(0, bisect.bisect_right(para_starts, m.start()) - 1))

@@ -351,6 +351,13 @@ def test_indirect_constructions(text, content, speaker, cue):
     assert q.speaker is not None and speaker.split()[-1] in q.speaker
 
 
+def test_title_case_headline_cues():
+    # a title-case first line reports with capitalised cues; the body's "Says" does not
+    qs = extract_quotes("Mayor Lund Says Harbour Will Close Next Year.\n\nThe harbour opened in 1901.")
+    assert [(q.text, q.speaker, q.cue) for q in qs] == [("Harbour Will Close Next Year", "Lund", "says")]
+    assert extract_quotes("The harbour opened in 1901.\n\nMayor Lund Says Harbour Will Close Next Year.") == []
+
+
 def test_passive_attitude_verb_reports_no_agent():
     # "were attacked by X": X is the agent, not attributed content
     assert extract_quotes("The two ferries were both attacked by pirates on Sunday.") == []
