@@ -806,7 +806,8 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
             # a poll share as the subject: "About 9 percent said ...", "One in five say ...",
             # "Others say ..." (the name reader takes no numbers or quantifiers)
             men = _Mention(qm.start(1), qm.end(1), qm.group(1))
-        if men is None and blocked_before and cue.endswith("ing") and text[:s].rstrip().endswith(","):
+        if men is None and (blocked_before or clause == "object") and cue.split(None, 1)[0].endswith("ing") \
+                and text[:s].rstrip().endswith(","):
             # "X stepped up his attacks, saying ...": the participle's subject is X
             men = _sentence_subject(text, clause_lo(where[1], s), s, lex)
             if men is not None:
@@ -1859,7 +1860,7 @@ _LISTENER = re.compile(
 _CLAUSE_BREAK = re.compile(
     # ", but", ";", a dash; written as one leading character class (a look-behind then
     # tells which) so re skips to candidates: only the start of a match is used
-    r"[,;\s](?:(?<=,)\s+(?:but|adding|saying|noting|calling|according)\s|(?<=;)|(?<=\s)[—–]\s|(?<=\s)--\s"
+    r"[,;\s](?:(?<=,)\s+(?:but|adding|saying|noting|calling|according|referring|citing)\s|(?<=;)|(?<=\s)[—–]\s|(?<=\s)--\s"
     # a second verb of the same subject: "said X and suggested that ...", "said X, recalled that"
     r"|(?<=,)\s+and\s+(?=[a-z]{3,}ed\s)|(?<=\s)\s*and\s+(?=[a-z]{3,}ed\s)|(?<=,)\s+(?=[a-z]{3,}ed\s+(?:that|to)\s))"
 )
@@ -1943,7 +1944,9 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             m = _OBJECT_ADJUNCT.search(text, s, e)
             if m is not None and m.start() > s:
                 s, e = _trim(text, s, m.start())
-            return (s, e) if len(text[s:e].split()) >= 2 else None
+            words = text[s:e].split()
+            # one word only when it is a name ("X endorsed Clinton")
+            return (s, e) if len(words) >= 2 or (words and words[0][:1].isupper() and words[0].isalpha()) else None
         if f.clause == "listener":
             # "X told reporters (that) ...": skip the listener
             lm = _LISTENER.match(text, rest_lo, hi)

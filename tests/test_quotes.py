@@ -335,6 +335,8 @@ INDIRECT_MORE = [
      "a ban on fireworks, including the small ones sold at fairs", "Lund", "backed"),
     ("The union requested a meeting with the harbour board.", "a meeting with the harbour board", "The union", "requested"),
     ("Ms. Lund favors a tax on empty homes in the old town.", "a tax on empty homes in the old town", "Lund", "favors"),
+    # a one-word object when it is a name
+    ("On Tuesday, Mayor Jan Holt endorsed Lund.", "Lund", "Jan Holt", "endorsed"),
     # a poll share as the subject
     ("The survey closed in May. About 9 percent said they had no preference.", "they had no preference", "9 percent", "said"),
     ("The survey closed in May. More than six in 10 said they were tired of the race.",
@@ -349,6 +351,18 @@ def test_indirect_constructions(text, content, speaker, cue):
     q = _one(text)
     assert (q.text, q.kind, q.cue) == (content, "indirect", cue)
     assert q.speaker is not None and speaker.split()[-1] in q.speaker
+
+
+@pytest.mark.parametrize("text", [
+    "“We are close,” Ms. Lund said, referring to the seats the party holds.",
+    "Ms. Lund said the vote was safe, referring to the seats the party holds.",
+])
+def test_participle_after_a_frame_reports_its_object(text):
+    # ", referring to X" after a frame: X is attributed to the frame's speaker, and a
+    # reported clause before it ends at the comma
+    qs = extract_quotes(text)
+    assert [(q.text, q.speaker, q.cue) for q in qs][-1] == ("the seats the party holds", "Lund", "referring to")
+    assert all("referring" not in q.text for q in qs)
 
 
 def test_title_case_headline_cues():
