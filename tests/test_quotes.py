@@ -335,6 +335,9 @@ INDIRECT_MORE = [
      "a ban on fireworks, including the small ones sold at fairs", "Lund", "backed"),
     ("The union requested a meeting with the harbour board.", "a meeting with the harbour board", "The union", "requested"),
     ("Ms. Lund favors a tax on empty homes in the old town.", "a tax on empty homes in the old town", "Lund", "favors"),
+    ("Ms. Lund expressed concern about the closing of the ferry line.", "concern about the closing of the ferry line", "Lund", "expressed"),
+    ("The harbour office did not respond to a request for comment.", "a request for comment", "The harbour office", "respond to"),
+    ("Most members voted for the new ferry timetable.", "the new ferry timetable", "Most members", "voted for"),
     # a one-word object when it is a name
     ("On Tuesday, Mayor Jan Holt endorsed Lund.", "Lund", "Jan Holt", "endorsed"),
     # a poll share as the subject
