@@ -495,8 +495,8 @@ def test_cli_files_and_bad_input(tmp_path):
 @pytest.mark.skipif(not (EVAL / "polnear" / "dev.jsonl").exists(), reason="../shared/eval/polnear not present")
 def test_polnear_dev_figures(tmp_path):
     """The dev figures reached (benchmarks/README.md), each held a little below what
-    was measured: direct quotes F1 0.935 (quotation predictions) with speaker accuracy
-    0.859 (target 0.85), 0.819 over all predictions; all attributions F1 0.682 (target
+    was measured: direct quotes F1 0.932 (quotation predictions) with speaker accuracy
+    0.862 (target 0.85), 0.805 over all predictions; all attributions F1 0.705 (target
     0.68) with speaker accuracy 0.835."""
     gold = EVAL / "polnear" / "dev.jsonl"
     pred = tmp_path / "pred.jsonl"
@@ -518,9 +518,9 @@ def test_polnear_dev_figures(tmp_path):
     assert direct_quoted["f1"] >= 0.93
     assert direct_quoted["speaker_acc"] >= 0.85
     # indirect predictions that match no gold count against direct precision, so this
-    # figure falls as indirect recall rises (0.819 -> 0.809 in session 2)
+    # figure falls as indirect recall rises (0.819 -> 0.805 in session 2)
     assert direct_all["f1"] >= 0.80
-    assert every["f1"] >= 0.69
+    assert every["f1"] >= 0.70
     assert every["speaker_acc"] >= 0.83
 
 
