@@ -304,6 +304,82 @@ def test_strict_that_verbs_report_with_that():
     assert (q.text, q.kind, q.speaker, q.cue) == ("the vote was fair and open", "indirect", "Smith", "maintains")
 
 
+# (text, reported content, speaker, cue): indirect constructions added for the
+# all-attributions margin (issue 4, session 2), each in our own sentences
+INDIRECT_MORE = [
+    # verbs added to the lists: decisions, rulings, recommendations, implication
+    ("The board decided to close the harbour for the winter.", "to close the harbour for the winter", "The board", "decided"),
+    ("The court ruled that the levy was lawful and could stay.", "the levy was lawful and could stay", "The court", "ruled"),
+    ("The panel recommended that the mayor repay the grant money.", "the mayor repay the grant money", "The panel", "recommended"),
+    ("Ms. Okafor implied that the budget had been padded for years.", "the budget had been padded for years", "Okafor", "implied"),
+    ("Ms. Okafor made it clear that the budget would not pass.", "the budget would not pass", "Okafor", "made it clear"),
+    ("The firm responded that the audit had found nothing wrong.", "the audit had found nothing wrong", "The firm", "responded"),
+    ("Mr. Varga decried the plan to sell the old library.", "the plan to sell the old library", "Varga", "decried"),
+    ("The union refused to sign the new wage agreement.", "to sign the new wage agreement", "The union", "refused"),
+    # "..., according to X" after a sentence opening with "But"; a lowercase source
+    ("But even if the tariff doubled, the mill would still turn a profit, according to the 2019 audit.",
+     "But even if the tariff doubled, the mill would still turn a profit", "the 2019 audit", "according to"),
+    ("Nearly half of the town's families own a boat, according to figures from the harbour office.",
+     "Nearly half of the town's families own a boat", "figures from the harbour office", "according to"),
+    # "CLAUSE, X told her.": the listener frame closes the sentence
+    ("Her sister was safe and would be home by Friday, the consul told her.",
+     "Her sister was safe and would be home by Friday", "the consul", "told"),
+    # an object complement ends before a place or time adjunct
+    ("Mr. Varga endorsed Ms. Lund at a rally in the old port.", "Ms. Lund", "Varga", "endorsed"),
+    ("Ms. Lund criticized the new parking rules on Tuesday.", "the new parking rules", "Lund", "criticized"),
+    # "as" + a description stays in the object; "as" + a clause ends it
+    ("Ms. Lund dismissed the proposal as too vague and costly.", "the proposal as too vague and costly", "Lund", "dismissed"),
+    ("Ms. Lund criticized the proposal as she left the hall.", "the proposal", "Lund", "criticized"),
+    # a comma before "including ..." or "captured by ..." does not end the object
+    ("Ms. Lund backed a ban on fireworks, including the small ones sold at fairs.",
+     "a ban on fireworks, including the small ones sold at fairs", "Lund", "backed"),
+    ("The union requested a meeting with the harbour board.", "a meeting with the harbour board", "The union", "requested"),
+    ("Ms. Lund favors a tax on empty homes in the old town.", "a tax on empty homes in the old town", "Lund", "favors"),
+    ("Ms. Lund expressed concern about the closing of the ferry line.", "concern about the closing of the ferry line", "Lund", "expressed"),
+    ("The harbour office did not respond to a request for comment.", "a request for comment", "The harbour office", "respond to"),
+    ("Most members voted for the new ferry timetable.", "the new ferry timetable", "Most members", "voted for"),
+    # a one-word object when it is a name
+    ("On Tuesday, Mayor Jan Holt endorsed Lund.", "Lund", "Jan Holt", "endorsed"),
+    # a poll share as the subject
+    ("The survey closed in May. About 9 percent said they had no preference.", "they had no preference", "9 percent", "said"),
+    ("The survey closed in May. More than six in 10 said they were tired of the race.",
+     "they were tired of the race", "More than six in 10", "said"),
+    # a listener followed by a short place before "that"
+    ("Mr. Holt told delegates at the party congress that the mayor should resign.", "the mayor should resign", "Holt", "told"),
+]
+
+
+@pytest.mark.parametrize(("text", "content", "speaker", "cue"), INDIRECT_MORE)
+def test_indirect_constructions(text, content, speaker, cue):
+    q = _one(text)
+    assert (q.text, q.kind, q.cue) == (content, "indirect", cue)
+    assert q.speaker is not None and speaker.split()[-1] in q.speaker
+
+
+@pytest.mark.parametrize("text", [
+    "“We are close,” Ms. Lund said, referring to the seats the party holds.",
+    "Ms. Lund said the vote was safe, referring to the seats the party holds.",
+])
+def test_participle_after_a_frame_reports_its_object(text):
+    # ", referring to X" after a frame: X is attributed to the frame's speaker, and a
+    # reported clause before it ends at the comma
+    qs = extract_quotes(text)
+    assert [(q.text, q.speaker, q.cue) for q in qs][-1] == ("the seats the party holds", "Lund", "referring to")
+    assert all("referring" not in q.text for q in qs)
+
+
+def test_title_case_headline_cues():
+    # a title-case first line reports with capitalised cues; the body's "Says" does not
+    qs = extract_quotes("Mayor Lund Says Harbour Will Close Next Year.\n\nThe harbour opened in 1901.")
+    assert [(q.text, q.speaker, q.cue) for q in qs] == [("Harbour Will Close Next Year", "Lund", "says")]
+    assert extract_quotes("The harbour opened in 1901.\n\nMayor Lund Says Harbour Will Close Next Year.") == []
+
+
+def test_passive_attitude_verb_reports_no_agent():
+    # "were attacked by X": X is the agent, not attributed content
+    assert extract_quotes("The two ferries were both attacked by pirates on Sunday.") == []
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\n", '"', "“”", "''"])
 def test_empty_and_degenerate(text):
     assert extract_quotes(text) == []
@@ -419,8 +495,8 @@ def test_cli_files_and_bad_input(tmp_path):
 @pytest.mark.skipif(not (EVAL / "polnear" / "dev.jsonl").exists(), reason="../shared/eval/polnear not present")
 def test_polnear_dev_figures(tmp_path):
     """The dev figures reached (benchmarks/README.md), each held a little below what
-    was measured: direct quotes F1 0.935 (quotation predictions) with speaker accuracy
-    0.859 (target 0.85), 0.819 over all predictions; all attributions F1 0.682 (target
+    was measured: direct quotes F1 0.932 (quotation predictions) with speaker accuracy
+    0.862 (target 0.85), 0.805 over all predictions; all attributions F1 0.705 (target
     0.68) with speaker accuracy 0.835."""
     gold = EVAL / "polnear" / "dev.jsonl"
     pred = tmp_path / "pred.jsonl"
@@ -441,8 +517,10 @@ def test_polnear_dev_figures(tmp_path):
     direct_quoted, direct_all, every = score(quoted, "direct"), score(pred, "direct"), score(pred, "direct,mixed,indirect")
     assert direct_quoted["f1"] >= 0.93
     assert direct_quoted["speaker_acc"] >= 0.85
-    assert direct_all["f1"] >= 0.81  # indirect predictions that match no gold count against direct precision
-    assert every["f1"] >= 0.68
+    # indirect predictions that match no gold count against direct precision, so this
+    # figure falls as indirect recall rises (0.819 -> 0.805 in session 2)
+    assert direct_all["f1"] >= 0.80
+    assert every["f1"] >= 0.70
     assert every["speaker_acc"] >= 0.83
 
 
