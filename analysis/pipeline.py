@@ -1133,14 +1133,33 @@ def _arguments(corpus: Path, *, group_by: str, chunk_size: int, ngram_max: int, 
             "ngram_max": ngram_max, "sample_k": sample_k, "sample_cap": sample_cap, "schema_version": SCHEMA_VERSION}
 
 
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of what decides a run's results: the package's code and resources and the lexicons.
+
+    Part of :func:`results_for`'s cache key, so results made by an older version of the
+    analysis are never reused silently after an upgrade or an edited lexicon.
+    """
+    from analysis.config import LEXICON, PACKAGE_DIR
+
+    digest = hashlib.blake2b(digest_size=8)
+    for root in (PACKAGE_DIR, LEXICON):
+        files = sorted(p for p in Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        for f in files:
+            digest.update(f"{f.relative_to(root)}\0".encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", ngram_max: int = REPORT_NGRAM_MAX,
                 chunk_size: int = 1000, sample_k: int = SAMPLE_K, sample_cap: int = SAMPLE_CAP,
                 cache: str | Path | None = None, progress: bool | None = False) -> Results:
     """The pipeline's results for a corpus: a finished run is reused, an unfinished one resumed, else one is run.
 
     The run goes to a folder of ``cache`` named from the corpus fingerprint (path,
-    sizes, modification times, and those of a folder's metadata table) and the
-    arguments, so an edited corpus or other arguments get a new run. Quiet by default (no
+    sizes, modification times, and those of a folder's metadata table), the
+    arguments and :func:`code_version`, so an edited corpus, other arguments or
+    another version of the analysis get a new run. Quiet by default (no
     progress bar; log lines only where logging is configured), for notebooks.
 
     Args:
@@ -1162,7 +1181,7 @@ def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", n
     arguments = _arguments(path, group_by=group_by, chunk_size=chunk_size, ngram_max=ngram_max,
                            sample_k=sample_k, sample_cap=sample_cap)
     meta = (METADATA if corpus is None else _find_metadata(path, None)) if path.is_dir() else None
-    key = json.dumps([arguments, meta and _fingerprint(Path(meta).resolve())], sort_keys=True)
+    key = json.dumps([arguments, meta and _fingerprint(Path(meta).resolve()), code_version()], sort_keys=True)
     name = f"{path.stem.split('.')[0] or 'corpus'}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
     out = Path(cache if cache is not None else PROCESSED / RUNS) / name
     manifest = out / "manifest.json"

@@ -390,6 +390,30 @@ def test_results_for_reuses_a_finished_run_and_resumes_an_unfinished_one(good_js
     assert first.table("groups")["documents"].sum() == 60
 
 
+def test_results_for_never_reuses_a_run_made_by_other_code(good_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    first = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    monkeypatch.setattr(pipeline, "code_version", lambda: "an edited lexicon")
+    second = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    assert second.out != first.out and (second.out / "manifest.json").exists()
+
+
+def test_code_version_changes_with_a_lexicon(tmp_path: Path, monkeypatch) -> None:
+    import analysis.config as config
+
+    lexicon = tmp_path / "lexicon"
+    lexicon.mkdir()
+    (lexicon / "cues.yaml").write_text("said: neutral\n", encoding="utf-8")
+    monkeypatch.setattr(config, "LEXICON", lexicon)
+    pipeline.code_version.cache_clear()
+    before = pipeline.code_version()
+    (lexicon / "cues.yaml").write_text("said: neutral\ntouted: promotional\n", encoding="utf-8")
+    pipeline.code_version.cache_clear()
+    try:
+        assert pipeline.code_version() != before
+    finally:
+        pipeline.code_version.cache_clear()
+
+
 def test_voice_characters_per_group_are_the_sums_of_voice_shares(good_jsonl: Path, reference) -> None:
     from analysis.corpus import load_corpus
     from analysis.quotes import voice_shares
