@@ -96,7 +96,7 @@ from analysis.errors import InputError
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 4  # 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
+SCHEMA_VERSION = 5  # 5: keyness and top terms per group (aggregates/keyness.parquet, top_terms.parquet); 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
 #: Per-document tables, one Parquet file per partition in each folder.
 TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects", "voice")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
@@ -111,6 +111,11 @@ SAMPLE_CAP = 500
 #: Default cache of :func:`results_for` runs, and the n-grams they count (what notebook 03 shows).
 RUNS = "runs"
 REPORT_NGRAM_MAX = 3
+#: Aggregated keyness (:func:`_top_terms`): terms seen fewer times in the corpus are not scored (notebook 03's
+#: ``min_count``), and each group keeps its ``KEYNESS_TOP`` most distinctive and most frequent terms (notebook 03
+#: shows 8 and 5; the margin lets a reader ask for more without recomputing).
+KEYNESS_MIN_COUNT = 2
+KEYNESS_TOP = 25
 
 
 @dataclass(frozen=True)
@@ -436,9 +441,94 @@ def aggregate(out: str | Path) -> dict[str, Path]:
         paths[name] = target / f"{name}.parquet"
         _merge(out, name, paths[name])
     arguments = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["arguments"]
+    paths["keyness"], paths["top_terms"] = target / "keyness.parquet", target / "top_terms.parquet"
+    # runs made before schema 5 have no keyness arguments: the defaults, as their notebooks used
+    _top_terms(paths["group_terms"], paths["groups"], paths["keyness"], paths["top_terms"],
+               min_count=int(arguments.get("keyness_min_count", KEYNESS_MIN_COUNT)),
+               top=int(arguments.get("keyness_top", KEYNESS_TOP)))
     paths["sample"] = target / "sample.parquet"
     _merge_sample(out, paths["sample"], k=arguments["sample_k"], cap=arguments["sample_cap"])
     return paths
+
+
+def _term_totals(path: Path, *, min_count: int) -> pa.Table:
+    """``term, total``: each term's count over all groups of ``group_terms`` at ``path``, for terms seen at least
+    ``min_count`` times, sorted by term.
+
+    Streamed in batches; partial totals are re-summed whenever the pending ones outgrow the totals so far, so
+    memory is the vocabulary plus a few batches (never the ``group x term`` table) and work stays linear.
+    """
+    totals = pa.table({"term": pa.array([], _STR), "total": pa.array([], _I64)})
+    pending: list[pa.Table] = []
+
+    def combine() -> pa.Table:
+        summed = pa.concat_tables([totals, *pending]).group_by("term", use_threads=False).aggregate([("total", "sum")])
+        return pa.table({"term": summed["term"], "total": summed["total_sum"]})
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=_MERGE_ROWS, columns=["term", "count"]):
+        pending.append(pa.table({"term": batch.column(0).cast(_STR), "total": batch.column(1)}))
+        if sum(len(t) for t in pending) > max(len(totals), _MERGE_ROWS):
+            totals, pending = combine(), []
+    totals = combine() if pending else totals
+    totals = totals.filter(pc.greater_equal(totals["total"], min_count))
+    return totals.sort_by([("term", "ascending")])
+
+
+def _head_per_group(frame: pd.DataFrame, by: list[str], ascending: list[bool], top: int) -> pd.DataFrame:
+    """The first ``top`` rows of each group in the order ``by`` (``group`` first)."""
+    frame = frame.sort_values(["group", *by], ascending=[True, *ascending], kind="stable")
+    return frame.groupby("group", sort=False).head(top)
+
+
+def _top_terms(group_terms: Path, groups: Path, keyness_path: Path, top_path: Path, *, min_count: int,
+               top: int) -> None:
+    """Each group's ``top`` most distinctive terms against the rest, and its ``top`` most frequent terms.
+
+    Exactly :func:`analysis.terms.keyness` (log-odds z with the informative Dirichlet
+    prior, G², Log Ratio; ``min_count`` as there) and :func:`analysis.terms.frequencies`
+    on the whole corpus, cut to each group's first rows, so notebooks need not read
+    ``group_terms`` (which grows with the vocabulary). Two passes keep memory bounded:
+    the corpus total of each term (:func:`_term_totals`), then batches of groups, since a
+    group against the rest needs only its own counts and those totals. The settings are
+    stored in the files' metadata (:meth:`Results.keyness_settings`).
+    """
+    from analysis.terms import ALPHA0, keyness_vs_rest
+
+    totals = _term_totals(group_terms, min_count=min_count)
+    words = pq.read_table(groups, columns=["group", "words"]).to_pandas().set_index("group")["words"]
+    n_all = float(words.sum())
+    dataset = ds.dataset(group_terms, format="parquet", schema=AGGREGATE_SCHEMAS["group_terms"])
+    keys, freqs = [], []
+    for first, last in _group_batches(dataset, _MERGE_ROWS):
+        part = dataset.to_table(filter=(pc.field("group") >= first) & (pc.field("group") <= last))
+        frame = part.to_pandas().rename(columns={"documents": "n"})
+        frame["words"] = frame["group"].map(words).astype("int64")
+        frame["rate_per_1k"] = 1000.0 * frame["count"] / frame["words"].clip(lower=1)
+        freqs.append(_head_per_group(frame, ["count", "term"], [False, True], top)[
+            ["group", "term", "n", "count", "rate_per_1k", "words"]])
+        at = pc.index_in(part["term"], value_set=totals["term"])  # null: seen < min_count times in all
+        kept = pc.is_valid(at)
+        scored = keyness_vs_rest(
+            part["group"].filter(kept).to_numpy(zero_copy_only=False),
+            part["term"].filter(kept).to_numpy(zero_copy_only=False),
+            part["count"].filter(kept).to_numpy(),
+            totals["total"].take(at.filter(kept)).to_numpy(),
+            frame["words"].to_numpy()[kept.to_numpy(zero_copy_only=False)],
+            n_all, alpha0=ALPHA0)
+        keys.append(_head_per_group(scored, ["log_odds_z", "term"], [False, True], top))
+    meta = {"min_count": min_count, "top": top, "alpha0": ALPHA0, "groups": len(words), "terms": len(totals)}
+    for frames, path in ((keys, keyness_path), (freqs, top_path)):
+        table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True) if frames else _empty_top(path),
+                                     preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"outlet_lens": json.dumps(meta).encode()})
+        _atomic_replace(lambda p, t=table: pq.write_table(t, p, compression="zstd"), path)
+
+
+def _empty_top(path: Path) -> pd.DataFrame:
+    from analysis.terms import _KEYNESS_COLUMNS
+
+    columns = _KEYNESS_COLUMNS if path.stem == "keyness" else ["group", "term", "n", "count", "rate_per_1k", "words"]
+    return pd.DataFrame({c: pd.Series([], dtype=object if c in ("group", "reference", "term") else float) for c in columns})
 
 
 def id_hash(doc_id: str) -> int:
@@ -1016,13 +1106,19 @@ class Results:
 
         Args:
             min_count: Drop terms seen fewer times in the whole corpus.
-            top: Keep each group's ``top`` first rows (chosen in Arrow, before pandas).
+            top: Keep each group's ``top`` first rows: read from the run's ``top_terms``
+                aggregate when it holds them (``min_count=1``, ``top`` at most its
+                :meth:`keyness_settings` ``top``), else chosen in Arrow from ``group_terms``.
 
         Returns:
             ``group, term, n, count, rate_per_1k, words`` sorted by group, count desc, term.
         """
         import numpy as np
 
+        settings = self.keyness_settings()
+        if min_count <= 1 and top is not None and settings is not None and top <= settings["top"]:
+            stored = pd.read_parquet(self.out / "aggregates" / "top_terms.parquet")
+            return stored.groupby("group", sort=False).head(top).reset_index(drop=True)
         terms = self._group_terms(min_count=min_count).sort_by(
             [("group", "ascending"), ("count", "descending"), ("term", "ascending")])
         if top is not None and len(terms):
@@ -1036,6 +1132,42 @@ class Results:
         out["rate_per_1k"] = 1000.0 * out["count"] / out["words"].clip(lower=1)
         out = out[["group", "term", "n", "count", "rate_per_1k", "words"]]
         return out.reset_index(drop=True)
+
+    def keyness_settings(self) -> dict[str, Any] | None:
+        """``min_count, top, alpha0, groups, terms`` of the run's keyness aggregate (``terms``: terms scored, those
+        seen at least ``min_count`` times), or ``None`` for a run aggregated before it existed."""
+        path = self.out / "aggregates" / "keyness.parquet"
+        if not path.exists():
+            return None
+        return json.loads(pq.read_schema(path).metadata[b"outlet_lens"])
+
+    def keyness(self, *, min_count: int | None = None, top: int | None = None) -> pd.DataFrame:
+        """Each group's ``top`` most distinctive terms against the rest: :func:`analysis.terms.keyness` on the whole
+        corpus, first rows per group.
+
+        Read from the run's ``keyness`` aggregate (computed once by :func:`aggregate`) when it
+        holds them: ``min_count`` equal to the run's and ``top`` at most the run's (see
+        :meth:`keyness_settings`; ``None`` = the run's). Otherwise (other settings, or a run
+        aggregated before schema 5) computed here from ``group_terms``, as exact but with
+        time and memory growing with the vocabulary; rerun :func:`aggregate` on an older run
+        to store it.
+
+        Returns:
+            The columns of :func:`analysis.terms.keyness` (``group``, ``reference``, ``term`` as
+            strings), sorted by group, z-score desc, term.
+        """
+        settings = self.keyness_settings()
+        if settings is not None and min_count in (None, settings["min_count"]) and (top or 0) <= settings["top"]:
+            stored = pd.read_parquet(self.out / "aggregates" / "keyness.parquet")
+            return stored.groupby("group", sort=False).head(top or settings["top"]).reset_index(drop=True)
+        from analysis.terms import keyness
+
+        min_count = KEYNESS_MIN_COUNT if min_count is None else min_count
+        log.info("%s: keyness computed from group_terms (min_count=%d, top=%s): no stored aggregate holds it",
+                 self.out, min_count, top)
+        key = keyness(self.dfm(min_count=min_count), group_by="group", min_count=min_count)
+        key = key.astype({"group": str, "reference": str, "term": str})
+        return key.groupby("group", sort=False).head(top or KEYNESS_TOP).reset_index(drop=True)
 
     def dfm(self, *, min_count: int = 1) -> Any:
         """A groups x terms :class:`analysis.terms.DocumentTermMatrix` (one row per group).
@@ -1117,7 +1249,8 @@ def _arguments(corpus: Path, *, group_by: str, chunk_size: int, ngram_max: int, 
                sample_cap: int) -> dict[str, Any]:
     """A run's identity, recorded in its manifest: a rerun must have the same."""
     return {"corpus": _fingerprint(corpus.resolve()), "group_by": group_by, "chunk_size": chunk_size,
-            "ngram_max": ngram_max, "sample_k": sample_k, "sample_cap": sample_cap, "schema_version": SCHEMA_VERSION}
+            "ngram_max": ngram_max, "sample_k": sample_k, "sample_cap": sample_cap,
+            "keyness_min_count": KEYNESS_MIN_COUNT, "keyness_top": KEYNESS_TOP, "schema_version": SCHEMA_VERSION}
 
 
 def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", ngram_max: int = REPORT_NGRAM_MAX,
