@@ -78,12 +78,14 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -451,33 +453,91 @@ def aggregate(out: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _term_totals(path: Path, *, min_count: int) -> pa.Table:
-    """``term, total``: each term's count over all groups of ``group_terms`` at ``path``, for terms seen at least
-    ``min_count`` times, sorted by term.
+#: Rows of ``group_terms`` per term bucket scored at once by :func:`_top_terms` (a few hundred MB at most).
+_BUCKET_ROWS = 4 * _MERGE_ROWS
+#: At most this many term buckets (files open at once); past it buckets grow beyond :data:`_BUCKET_ROWS`.
+_MAX_BUCKETS = 256
 
-    Streamed in batches; partial totals are re-summed whenever the pending ones outgrow the totals so far, so
-    memory is the vocabulary plus a few batches (never the ``group x term`` table) and work stays linear.
+
+def _term_bounds(pf: pq.ParquetFile, buckets: int) -> list[str]:
+    """``buckets - 1`` increasing terms splitting the vocabulary into parts of about equal rows.
+
+    Quantiles of the terms of a few row groups spread over the file (each holds whole groups' vocabularies):
+    only the buckets' balance depends on them, never the results.
     """
-    totals = pa.table({"term": pa.array([], _STR), "total": pa.array([], _I64)})
-    pending: list[pa.Table] = []
-
-    def combine() -> pa.Table:
-        summed = pa.concat_tables([totals, *pending]).group_by("term", use_threads=False).aggregate([("total", "sum")])
-        return pa.table({"term": summed["term"], "total": summed["total_sum"]})
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=_MERGE_ROWS, columns=["term", "count"]):
-        pending.append(pa.table({"term": batch.column(0).cast(_STR), "total": batch.column(1)}))
-        if sum(len(t) for t in pending) > max(len(totals), _MERGE_ROWS):
-            totals, pending = combine(), []
-    totals = combine() if pending else totals
-    totals = totals.filter(pc.greater_equal(totals["total"], min_count))
-    return totals.sort_by([("term", "ascending")])
+    if buckets <= 1 or pf.metadata.num_row_groups == 0:
+        return []
+    picks = sorted({round(i * (pf.metadata.num_row_groups - 1) / 7) for i in range(8)})
+    sample = pa.concat_arrays([pf.read_row_group(i, columns=["term"])["term"].combine_chunks().cast(_STR) for i in picks])
+    sample = sample.take(pc.array_sort_indices(sample)).to_numpy(zero_copy_only=False)
+    if not len(sample):
+        return []
+    return sorted({sample[len(sample) * i // buckets] for i in range(1, buckets)})
 
 
-def _head_per_group(frame: pd.DataFrame, by: list[str], ascending: list[bool], top: int) -> pd.DataFrame:
-    """The first ``top`` rows of each group in the order ``by`` (``group`` first)."""
-    frame = frame.sort_values(["group", *by], ascending=[True, *ascending], kind="stable")
-    return frame.groupby("group", sort=False).head(top)
+def _split_by_term(path: Path, folder: Path) -> list[Path]:
+    """Copy ``group_terms`` into files of disjoint term ranges (each term's rows, all groups, in one file).
+
+    One streamed pass; each file holds about :data:`_BUCKET_ROWS` rows, so scoring one at a
+    time bounds memory whatever the corpus, with work linear in the rows.
+    """
+    pf = pq.ParquetFile(path)
+    bounds = _term_bounds(pf, min(-(-pf.metadata.num_rows // _BUCKET_ROWS), _MAX_BUCKETS))
+    schema = AGGREGATE_SCHEMAS["group_terms"]
+    paths = [folder / f"bucket-{i:05d}.parquet" for i in range(len(bounds) + 1)]
+    writers = [pq.ParquetWriter(p, schema, compression="none") for p in paths]  # read once, soon deleted
+    try:
+        for batch in pf.iter_batches(batch_size=_MERGE_ROWS):
+            table = pa.Table.from_batches([batch]).cast(schema)
+            bucket = np.zeros(len(table), dtype=np.int64)  # = searchsorted(bounds, term, "right"), in Arrow
+            for bound in bounds:
+                bucket += pc.greater_equal(table["term"], bound).to_numpy(zero_copy_only=False)
+            for i, writer in enumerate(writers):
+                writer.write_table(table.filter(pa.array(bucket == i)))
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths
+
+
+def _first_rows(codes: np.ndarray, top: int) -> np.ndarray:
+    """Mask of the first ``top`` rows of each run of equal ``codes`` (rows sorted by code)."""
+    row = np.arange(len(codes))
+    start = np.maximum.accumulate(np.where(np.r_[True, codes[1:] != codes[:-1]], row, 0)) if len(codes) else row
+    return row - start < top
+
+
+def _score_bucket(part: pa.Table, labels: pa.Array, words: np.ndarray, n_all: float, *, min_count: int,
+                  top: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Each group's first ``top`` keyness and frequency rows among the terms of one bucket (all their rows), and
+    the bucket's terms seen at least ``min_count`` times."""
+    from analysis.terms import ALPHA0, keyness_vs_rest, log_odds
+
+    totals = part.group_by("term", use_threads=False).aggregate([("count", "sum")])
+    unique = pc.index_in(part["term"], value_set=totals["term"]).to_numpy()
+    total = totals["count_sum"].to_numpy()[unique]
+    # term order (code points, as Python sorts) ranked over the distinct terms only
+    rank = pc.rank(totals["term"], sort_keys="ascending").to_numpy()[unique]
+    group = pc.index_in(part["group"], value_set=labels).to_numpy()  # code = position in the sorted labels
+    count = part["count"].to_numpy()
+    rows = np.arange(len(part))
+    order = np.lexsort((rank, -count, group))
+    order = order[_first_rows(group[order], top)]
+    freq = pd.DataFrame({"group": group[order], "term": rows[order], "n": part["documents"].to_numpy()[order],
+                         "count": count[order]})
+    kept = np.flatnonzero(total >= min_count)
+    # rank by the z-score alone (keyness_vs_rest's arithmetic, element by element), then score the rows kept
+    n_t = words[group[kept]].astype(float)
+    _, z = log_odds(count[kept].astype(float), n_t, (total[kept] - count[kept]).astype(float), n_all - n_t,
+                    alpha_w=ALPHA0 * total[kept].astype(float) / max(n_all, 1.0), alpha0=ALPHA0)
+    order = np.lexsort((rank[kept], -z, group[kept]))
+    best = kept[order[_first_rows(group[kept][order], top)]]
+    key = keyness_vs_rest(group[best], rows[best], count[best], total[best], words[group[best]], n_all, alpha0=ALPHA0)
+    names, terms = labels.to_numpy(zero_copy_only=False), part["term"]
+    for frame in (freq, key):
+        frame["term"] = terms.take(pa.array(frame["term"].to_numpy(dtype=np.int64))).to_numpy(zero_copy_only=False)
+        frame["group"] = names[frame["group"].to_numpy(dtype=np.int64)]
+    return key, freq, int(pc.sum(pc.greater_equal(totals["count_sum"], min_count)).as_py() or 0)
 
 
 def _top_terms(group_terms: Path, groups: Path, keyness_path: Path, top_path: Path, *, min_count: int,
@@ -487,48 +547,55 @@ def _top_terms(group_terms: Path, groups: Path, keyness_path: Path, top_path: Pa
     Exactly :func:`analysis.terms.keyness` (log-odds z with the informative Dirichlet
     prior, G², Log Ratio; ``min_count`` as there) and :func:`analysis.terms.frequencies`
     on the whole corpus, cut to each group's first rows, so notebooks need not read
-    ``group_terms`` (which grows with the vocabulary). Two passes keep memory bounded:
-    the corpus total of each term (:func:`_term_totals`), then batches of groups, since a
-    group against the rest needs only its own counts and those totals. The settings are
-    stored in the files' metadata (:meth:`Results.keyness_settings`).
+    ``group_terms`` (which grows with the vocabulary). A group against the rest needs
+    only its own counts, each term's corpus total and the word counts, so memory stays
+    bounded: ``group_terms`` is split into term ranges (:func:`_split_by_term`), each
+    holding every row of its terms, so each range gives its terms' totals and each
+    group's best candidates among them; the candidates (at most ``top`` per group and
+    range) are then cut to each group's ``top``. The settings are stored in the files'
+    metadata (:meth:`Results.keyness_settings`).
     """
-    from analysis.terms import ALPHA0, keyness_vs_rest
+    from analysis.terms import ALPHA0
 
-    totals = _term_totals(group_terms, min_count=min_count)
-    words = pq.read_table(groups, columns=["group", "words"]).to_pandas().set_index("group")["words"]
+    sizes = pq.read_table(groups, columns=["group", "words"]).sort_by("group")
+    labels, words = sizes["group"].combine_chunks().cast(_STR), sizes["words"].to_numpy()
     n_all = float(words.sum())
-    dataset = ds.dataset(group_terms, format="parquet", schema=AGGREGATE_SCHEMAS["group_terms"])
-    keys, freqs = [], []
-    for first, last in _group_batches(dataset, _MERGE_ROWS):
-        part = dataset.to_table(filter=(pc.field("group") >= first) & (pc.field("group") <= last))
-        frame = part.to_pandas().rename(columns={"documents": "n"})
-        frame["words"] = frame["group"].map(words).astype("int64")
-        frame["rate_per_1k"] = 1000.0 * frame["count"] / frame["words"].clip(lower=1)
-        freqs.append(_head_per_group(frame, ["count", "term"], [False, True], top)[
-            ["group", "term", "n", "count", "rate_per_1k", "words"]])
-        at = pc.index_in(part["term"], value_set=totals["term"])  # null: seen < min_count times in all
-        kept = pc.is_valid(at)
-        scored = keyness_vs_rest(
-            part["group"].filter(kept).to_numpy(zero_copy_only=False),
-            part["term"].filter(kept).to_numpy(zero_copy_only=False),
-            part["count"].filter(kept).to_numpy(),
-            totals["total"].take(at.filter(kept)).to_numpy(),
-            frame["words"].to_numpy()[kept.to_numpy(zero_copy_only=False)],
-            n_all, alpha0=ALPHA0)
-        keys.append(_head_per_group(scored, ["log_odds_z", "term"], [False, True], top))
-    meta = {"min_count": min_count, "top": top, "alpha0": ALPHA0, "groups": len(words), "terms": len(totals)}
-    for frames, path in ((keys, keyness_path), (freqs, top_path)):
-        table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True) if frames else _empty_top(path),
-                                     preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"outlet_lens": json.dumps(meta).encode()})
+    keys, freqs, terms = [], [], 0
+    with tempfile.TemporaryDirectory(prefix=".terms-", dir=group_terms.parent) as tmp:
+        for path in _split_by_term(group_terms, Path(tmp)):
+            part = pq.read_table(path)
+            path.unlink()  # disk: one copy of group_terms at most
+            if len(part):
+                key, freq, n = _score_bucket(part, labels, words, n_all, min_count=min_count, top=top)
+                keys.append(key)
+                freqs.append(freq)
+                terms += n
+    meta = {"min_count": min_count, "top": top, "alpha0": ALPHA0, "groups": len(labels), "terms": terms}
+    key = _head_per_group(_concat(keys, "keyness"), ["log_odds_z", "term"], [False, True], top)
+    freq = _head_per_group(_concat(freqs, "top_terms"), ["count", "term"], [False, True], top)
+    freq["words"] = freq["group"].map(dict(zip(labels.to_pylist(), words.tolist()))).astype("int64")
+    freq["rate_per_1k"] = 1000.0 * freq["count"] / freq["words"].clip(lower=1)
+    freq = freq[["group", "term", "n", "count", "rate_per_1k", "words"]]
+    for frame, path in ((key, keyness_path), (freq, top_path)):
+        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        table = table.replace_schema_metadata({b"outlet_lens": json.dumps(meta).encode()})
         _atomic_replace(lambda p, t=table: pq.write_table(t, p, compression="zstd"), path)
 
 
-def _empty_top(path: Path) -> pd.DataFrame:
+def _head_per_group(frame: pd.DataFrame, by: list[str], ascending: list[bool], top: int) -> pd.DataFrame:
+    """The first ``top`` rows of each group in the order ``by`` (``group`` first)."""
+    frame = frame.sort_values(["group", *by], ascending=[True, *ascending], kind="stable")
+    return frame.groupby("group", sort=False).head(top)
+
+
+def _concat(frames: list[pd.DataFrame], name: str) -> pd.DataFrame:
     from analysis.terms import _KEYNESS_COLUMNS
 
-    columns = _KEYNESS_COLUMNS if path.stem == "keyness" else ["group", "term", "n", "count", "rate_per_1k", "words"]
-    return pd.DataFrame({c: pd.Series([], dtype=object if c in ("group", "reference", "term") else float) for c in columns})
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    columns = _KEYNESS_COLUMNS if name == "keyness" else ["group", "term", "n", "count"]
+    return pd.DataFrame({c: pd.Series([], dtype=object if c in ("group", "reference", "term") else
+                                      "int64" if c.startswith(("count", "n")) else float) for c in columns})
 
 
 def id_hash(doc_id: str) -> int:

@@ -533,7 +533,7 @@ def keyness_vs_rest(
 
     Returns:
         Rows with the columns of :func:`keyness` (``reference`` = ``"rest"``; ``group``
-        and ``term`` as given), in input order.
+        and ``term`` as given: labels, or any codes the caller maps back), in input order.
     """
     y_t = np.asarray(count, dtype=float)
     total = np.asarray(total, dtype=float)
@@ -541,9 +541,9 @@ def keyness_vs_rest(
     alpha_w = alpha0 * total / max(float(n_all), 1.0)
     return pd.DataFrame(
         {
-            "group": np.asarray(group, dtype=object),
+            "group": np.asarray(group),
             "reference": np.full(len(y_t), "rest", dtype=object),
-            "term": np.asarray(term, dtype=object),
+            "term": np.asarray(term),
             **_scores(y_t, total - y_t, n_t, float(n_all) - n_t, alpha_w, alpha0),
         }
     )

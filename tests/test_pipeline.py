@@ -532,12 +532,13 @@ def _direct_top(corpus: Path, *, min_count: int, top: int) -> tuple[pd.DataFrame
     return key.reset_index(drop=True), freq.reset_index(drop=True)
 
 
-@pytest.mark.parametrize("min_count, top, merge_rows", [(2, 25, None), (1, 3, None), (5, 10, 97), (3, 1, 1)])
+@pytest.mark.parametrize("min_count, top, bucket_rows", [(2, 25, None), (1, 3, None), (5, 10, 997), (3, 1, 1)])
 def test_aggregated_keyness_and_top_terms_equal_the_modules_on_the_whole_corpus(
-        seeds_and_generated, min_count: int, top: int, merge_rows, monkeypatch) -> None:
+        seeds_and_generated, min_count: int, top: int, bucket_rows, monkeypatch) -> None:
     corpus, out = seeds_and_generated
-    if merge_rows:  # tiny batches: many group batches and many re-summed term totals
-        monkeypatch.setattr(pipeline, "_MERGE_ROWS", merge_rows)
+    if bucket_rows:  # small term buckets (1: as many as allowed), read in small batches
+        monkeypatch.setattr(pipeline, "_BUCKET_ROWS", bucket_rows)
+        monkeypatch.setattr(pipeline, "_MERGE_ROWS", 97)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     manifest["arguments"].update(keyness_min_count=min_count, keyness_top=top)
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -551,6 +552,7 @@ def test_aggregated_keyness_and_top_terms_equal_the_modules_on_the_whole_corpus(
     pd.testing.assert_frame_equal(res.keyness(), key, check_exact=True)
     pd.testing.assert_frame_equal(res.frequencies(top=top), freq, check_exact=True)
     assert (res.table("keyness").groupby("group").size() <= top).all()
+    assert not [p.name for p in (out / "aggregates").iterdir() if p.name.startswith(".")]  # buckets removed
 
 
 def test_a_run_without_the_keyness_aggregate_computes_it_as_before(seeds_and_generated, tmp_path: Path) -> None:
