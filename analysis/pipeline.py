@@ -32,6 +32,18 @@ rows are read (row-group statistics skip the rest), summed with Arrow's ``group_
 and appended, in key order, to the output file. Memory is bounded by one batch (or by
 one group's partial rows when a single group exceeds the budget), not by the corpus.
 
+Keyness. ``group_terms`` grows with the vocabulary (12M rows for 37,554 AllSides articles
+with trigrams), so :func:`aggregate` also stores what notebook 03 shows of it, computed
+once from the full counts: each group's ``keyness_top`` most distinctive terms against the
+rest (``aggregates/keyness.parquet``: exactly :func:`analysis.terms.keyness` with
+``min_count=keyness_min_count``, first rows per group) and its most frequent terms
+(``aggregates/top_terms.parquet``). A group against the rest needs only its own counts and
+each term's corpus total, so ``group_terms`` is split once into files of disjoint term
+ranges; each gives its terms' totals and every group's best candidates among them, and
+the candidates are cut to each group's first rows: memory is one range, not the table.
+:meth:`Results.keyness` reads the stored rows, or computes them from ``group_terms`` for
+other settings or a run aggregated before schema 5.
+
 Text sample. Sections that need texts (KWIC, naming evidence, carried quotes, target
 sentiment, extreme sentences) read a bounded sample instead of the corpus: per group the
 ``sample_k`` documents with the smallest BLAKE2b hash of their id (bottom-k sampling, Cohen &
