@@ -1158,7 +1158,8 @@ class Results:
 
     def table(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
         """A per-document table (``documents, sentences, quotes, terms, doc_sentiment, rejects``) or an
-        aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers``)."""
+        aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers, group_voice``; since schema 5
+        ``keyness, top_terms``: see :meth:`keyness`, :meth:`frequencies`)."""
         path = self.out / name if name in TABLES else self.out / "aggregates" / f"{name}.parquet"
         if not path.exists():
             raise InputError(f"no table {name!r} in this run", source=str(self.out))
