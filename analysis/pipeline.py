@@ -32,6 +32,18 @@ rows are read (row-group statistics skip the rest), summed with Arrow's ``group_
 and appended, in key order, to the output file. Memory is bounded by one batch (or by
 one group's partial rows when a single group exceeds the budget), not by the corpus.
 
+Keyness. ``group_terms`` grows with the vocabulary (12M rows for 37,554 AllSides articles
+with trigrams), so :func:`aggregate` also stores what notebook 03 shows of it, computed
+once from the full counts: each group's ``keyness_top`` most distinctive terms against the
+rest (``aggregates/keyness.parquet``: exactly :func:`analysis.terms.keyness` with
+``min_count=keyness_min_count``, first rows per group) and its most frequent terms
+(``aggregates/top_terms.parquet``). A group against the rest needs only its own counts and
+each term's corpus total, so ``group_terms`` is split once into files of disjoint term
+ranges; each gives its terms' totals and every group's best candidates among them, and
+the candidates are cut to each group's first rows: memory is one range, not the table.
+:meth:`Results.keyness` reads the stored rows, or computes them from ``group_terms`` for
+other settings or a run aggregated before schema 5.
+
 Text sample. Sections that need texts (KWIC, naming evidence, carried quotes, target
 sentiment, extreme sentences) read a bounded sample instead of the corpus: per group the
 ``sample_k`` documents with the smallest BLAKE2b hash of their id (bottom-k sampling, Cohen &
@@ -78,12 +90,14 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -96,7 +110,7 @@ from analysis.errors import InputError
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 4  # 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
+SCHEMA_VERSION = 5  # 5: keyness and top terms per group (aggregates/keyness.parquet, top_terms.parquet); 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
 #: Per-document tables, one Parquet file per partition in each folder.
 TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects", "voice")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
@@ -113,6 +127,11 @@ SAMPLE_CAP = 500
 #: Default cache of :func:`results_for` runs, and the n-grams they count (what notebook 03 shows).
 RUNS = "runs"
 REPORT_NGRAM_MAX = 3
+#: Aggregated keyness (:func:`_top_terms`): terms seen fewer times in the corpus are not scored (notebook 03's
+#: ``min_count``), and each group keeps its ``KEYNESS_TOP`` most distinctive and most frequent terms (notebook 03
+#: shows 8 and 5; the margin lets a reader ask for more without recomputing).
+KEYNESS_MIN_COUNT = 2
+KEYNESS_TOP = 25
 
 
 @dataclass(frozen=True)
@@ -447,9 +466,159 @@ def aggregate(out: str | Path) -> dict[str, Path]:
         paths[name] = target / f"{name}.parquet"
         _merge(out, name, paths[name])
     arguments = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["arguments"]
+    paths["keyness"], paths["top_terms"] = target / "keyness.parquet", target / "top_terms.parquet"
+    # runs made before schema 5 have no keyness arguments: the defaults, as their notebooks used
+    _top_terms(paths["group_terms"], paths["groups"], paths["keyness"], paths["top_terms"],
+               min_count=int(arguments.get("keyness_min_count", KEYNESS_MIN_COUNT)),
+               top=int(arguments.get("keyness_top", KEYNESS_TOP)))
     paths["sample"] = target / "sample.parquet"
     _merge_sample(out, paths["sample"], k=arguments["sample_k"], cap=arguments["sample_cap"])
     return paths
+
+
+#: Rows of ``group_terms`` per term bucket scored at once by :func:`_top_terms` (a few hundred MB at most).
+_BUCKET_ROWS = 4 * _MERGE_ROWS
+#: At most this many term buckets (files open at once); past it buckets grow beyond :data:`_BUCKET_ROWS`.
+_MAX_BUCKETS = 256
+
+
+def _term_bounds(pf: pq.ParquetFile, buckets: int) -> list[str]:
+    """``buckets - 1`` increasing terms splitting the vocabulary into parts of about equal rows.
+
+    Quantiles of the terms of a few row groups spread over the file (each holds whole groups' vocabularies):
+    only the buckets' balance depends on them, never the results.
+    """
+    if buckets <= 1 or pf.metadata.num_row_groups == 0:
+        return []
+    picks = sorted({round(i * (pf.metadata.num_row_groups - 1) / 7) for i in range(8)})
+    sample = pa.concat_arrays([pf.read_row_group(i, columns=["term"])["term"].combine_chunks().cast(_STR) for i in picks])
+    sample = sample.take(pc.array_sort_indices(sample)).to_numpy(zero_copy_only=False)
+    if not len(sample):
+        return []
+    return sorted({sample[len(sample) * i // buckets] for i in range(1, buckets)})
+
+
+def _split_by_term(path: Path, folder: Path) -> list[Path]:
+    """Copy ``group_terms`` into files of disjoint term ranges (each term's rows, all groups, in one file).
+
+    One streamed pass; each file holds about :data:`_BUCKET_ROWS` rows, so scoring one at a
+    time bounds memory whatever the corpus, with work linear in the rows.
+    """
+    pf = pq.ParquetFile(path)
+    bounds = _term_bounds(pf, min(-(-pf.metadata.num_rows // _BUCKET_ROWS), _MAX_BUCKETS))
+    schema = AGGREGATE_SCHEMAS["group_terms"]
+    paths = [folder / f"bucket-{i:05d}.parquet" for i in range(len(bounds) + 1)]
+    writers = [pq.ParquetWriter(p, schema, compression="none") for p in paths]  # read once, soon deleted
+    try:
+        for batch in pf.iter_batches(batch_size=_MERGE_ROWS):
+            table = pa.Table.from_batches([batch]).cast(schema)
+            bucket = np.zeros(len(table), dtype=np.int64)  # = searchsorted(bounds, term, "right"), in Arrow
+            for bound in bounds:
+                bucket += pc.greater_equal(table["term"], bound).to_numpy(zero_copy_only=False)
+            for i, writer in enumerate(writers):
+                writer.write_table(table.filter(pa.array(bucket == i)))
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths
+
+
+def _first_rows(codes: np.ndarray, top: int) -> np.ndarray:
+    """Mask of the first ``top`` rows of each run of equal ``codes`` (rows sorted by code)."""
+    row = np.arange(len(codes))
+    start = np.maximum.accumulate(np.where(np.r_[True, codes[1:] != codes[:-1]], row, 0)) if len(codes) else row
+    return row - start < top
+
+
+def _score_bucket(part: pa.Table, labels: pa.Array, words: np.ndarray, n_all: float, *, min_count: int,
+                  top: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Each group's first ``top`` keyness and frequency rows among the terms of one bucket (all their rows), and
+    the bucket's terms seen at least ``min_count`` times."""
+    from analysis.terms import ALPHA0, keyness_vs_rest, log_odds
+
+    totals = part.group_by("term", use_threads=False).aggregate([("count", "sum")])
+    unique = pc.index_in(part["term"], value_set=totals["term"]).to_numpy()
+    total = totals["count_sum"].to_numpy()[unique]
+    # term order (code points, as Python sorts) ranked over the distinct terms only
+    rank = pc.rank(totals["term"], sort_keys="ascending").to_numpy()[unique]
+    group = pc.index_in(part["group"], value_set=labels).to_numpy()  # code = position in the sorted labels
+    count = part["count"].to_numpy()
+    rows = np.arange(len(part))
+    order = np.lexsort((rank, -count, group))
+    order = order[_first_rows(group[order], top)]
+    freq = pd.DataFrame({"group": group[order], "term": rows[order], "n": part["documents"].to_numpy()[order],
+                         "count": count[order]})
+    kept = np.flatnonzero(total >= min_count)
+    # rank by the z-score alone (keyness_vs_rest's arithmetic, element by element), then score the rows kept
+    n_t = words[group[kept]].astype(float)
+    _, z = log_odds(count[kept].astype(float), n_t, (total[kept] - count[kept]).astype(float), n_all - n_t,
+                    alpha_w=ALPHA0 * total[kept].astype(float) / max(n_all, 1.0), alpha0=ALPHA0)
+    order = np.lexsort((rank[kept], -z, group[kept]))
+    best = kept[order[_first_rows(group[kept][order], top)]]
+    key = keyness_vs_rest(group[best], rows[best], count[best], total[best], words[group[best]], n_all, alpha0=ALPHA0)
+    names, terms = labels.to_numpy(zero_copy_only=False), part["term"]
+    for frame in (freq, key):
+        frame["term"] = terms.take(pa.array(frame["term"].to_numpy(dtype=np.int64))).to_numpy(zero_copy_only=False)
+        frame["group"] = names[frame["group"].to_numpy(dtype=np.int64)]
+    return key, freq, int(pc.sum(pc.greater_equal(totals["count_sum"], min_count)).as_py() or 0)
+
+
+def _top_terms(group_terms: Path, groups: Path, keyness_path: Path, top_path: Path, *, min_count: int,
+               top: int) -> None:
+    """Each group's ``top`` most distinctive terms against the rest, and its ``top`` most frequent terms.
+
+    Exactly :func:`analysis.terms.keyness` (log-odds z with the informative Dirichlet
+    prior, G², Log Ratio; ``min_count`` as there) and :func:`analysis.terms.frequencies`
+    on the whole corpus, cut to each group's first rows, so notebooks need not read
+    ``group_terms`` (which grows with the vocabulary). A group against the rest needs
+    only its own counts, each term's corpus total and the word counts, so memory stays
+    bounded: ``group_terms`` is split into term ranges (:func:`_split_by_term`), each
+    holding every row of its terms, so each range gives its terms' totals and each
+    group's best candidates among them; the candidates (at most ``top`` per group and
+    range) are then cut to each group's ``top``. The settings are stored in the files'
+    metadata (:meth:`Results.keyness_settings`).
+    """
+    from analysis.terms import ALPHA0
+
+    sizes = pq.read_table(groups, columns=["group", "words"]).sort_by("group")
+    labels, words = sizes["group"].combine_chunks().cast(_STR), sizes["words"].to_numpy()
+    n_all = float(words.sum())
+    keys, freqs, terms = [], [], 0
+    with tempfile.TemporaryDirectory(prefix=".terms-", dir=group_terms.parent) as tmp:
+        for path in _split_by_term(group_terms, Path(tmp)):
+            part = pq.read_table(path)
+            path.unlink()  # disk: one copy of group_terms at most
+            if len(part):
+                key, freq, n = _score_bucket(part, labels, words, n_all, min_count=min_count, top=top)
+                keys.append(key)
+                freqs.append(freq)
+                terms += n
+    meta = {"min_count": min_count, "top": top, "alpha0": ALPHA0, "groups": len(labels), "terms": terms}
+    key = _head_per_group(_concat(keys, "keyness"), ["log_odds_z", "term"], [False, True], top)
+    freq = _head_per_group(_concat(freqs, "top_terms"), ["count", "term"], [False, True], top)
+    freq["words"] = freq["group"].map(dict(zip(labels.to_pylist(), words.tolist()))).astype("int64")
+    freq["rate_per_1k"] = 1000.0 * freq["count"] / freq["words"].clip(lower=1)
+    freq = freq[["group", "term", "n", "count", "rate_per_1k", "words"]]
+    for frame, path in ((key, keyness_path), (freq, top_path)):
+        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        table = table.replace_schema_metadata({b"outlet_lens": json.dumps(meta).encode()})
+        _atomic_replace(lambda p, t=table: pq.write_table(t, p, compression="zstd"), path)
+
+
+def _head_per_group(frame: pd.DataFrame, by: list[str], ascending: list[bool], top: int) -> pd.DataFrame:
+    """The first ``top`` rows of each group in the order ``by`` (``group`` first)."""
+    frame = frame.sort_values(["group", *by], ascending=[True, *ascending], kind="stable")
+    return frame.groupby("group", sort=False).head(top)
+
+
+def _concat(frames: list[pd.DataFrame], name: str) -> pd.DataFrame:
+    from analysis.terms import _KEYNESS_COLUMNS
+
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    columns = _KEYNESS_COLUMNS if name == "keyness" else ["group", "term", "n", "count"]
+    return pd.DataFrame({c: pd.Series([], dtype=object if c in ("group", "reference", "term") else
+                                      "int64" if c.startswith(("count", "n")) else float) for c in columns})
 
 
 def id_hash(doc_id: str) -> int:
@@ -1002,7 +1171,8 @@ class Results:
 
     def table(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
         """A per-document table (``documents, sentences, quotes, terms, doc_sentiment, rejects``) or an
-        aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers``)."""
+        aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers, group_voice``; since schema 5
+        ``keyness, top_terms``: see :meth:`keyness`, :meth:`frequencies`)."""
         path = self.out / name if name in TABLES else self.out / "aggregates" / f"{name}.parquet"
         if not path.exists():
             raise InputError(f"no table {name!r} in this run", source=str(self.out))
@@ -1029,13 +1199,19 @@ class Results:
 
         Args:
             min_count: Drop terms seen fewer times in the whole corpus.
-            top: Keep each group's ``top`` first rows (chosen in Arrow, before pandas).
+            top: Keep each group's ``top`` first rows: read from the run's ``top_terms``
+                aggregate when it holds them (``min_count=1``, ``top`` at most its
+                :meth:`keyness_settings` ``top``), else chosen in Arrow from ``group_terms``.
 
         Returns:
             ``group, term, n, count, rate_per_1k, words`` sorted by group, count desc, term.
         """
         import numpy as np
 
+        settings = self.keyness_settings()
+        if min_count <= 1 and top is not None and settings is not None and top <= settings["top"]:
+            stored = pd.read_parquet(self.out / "aggregates" / "top_terms.parquet")
+            return stored.groupby("group", sort=False).head(top).reset_index(drop=True)
         terms = self._group_terms(min_count=min_count).sort_by(
             [("group", "ascending"), ("count", "descending"), ("term", "ascending")])
         if top is not None and len(terms):
@@ -1049,6 +1225,42 @@ class Results:
         out["rate_per_1k"] = 1000.0 * out["count"] / out["words"].clip(lower=1)
         out = out[["group", "term", "n", "count", "rate_per_1k", "words"]]
         return out.reset_index(drop=True)
+
+    def keyness_settings(self) -> dict[str, Any] | None:
+        """``min_count, top, alpha0, groups, terms`` of the run's keyness aggregate (``terms``: terms scored, those
+        seen at least ``min_count`` times), or ``None`` for a run aggregated before it existed."""
+        path = self.out / "aggregates" / "keyness.parquet"
+        if not path.exists():
+            return None
+        return json.loads(pq.read_schema(path).metadata[b"outlet_lens"])
+
+    def keyness(self, *, min_count: int | None = None, top: int | None = None) -> pd.DataFrame:
+        """Each group's ``top`` most distinctive terms against the rest: :func:`analysis.terms.keyness` on the whole
+        corpus, first rows per group.
+
+        Read from the run's ``keyness`` aggregate (computed once by :func:`aggregate`) when it
+        holds them: ``min_count`` equal to the run's and ``top`` at most the run's (see
+        :meth:`keyness_settings`; ``None`` = the run's). Otherwise (other settings, or a run
+        aggregated before schema 5) computed here from ``group_terms``, as exact but with
+        time and memory growing with the vocabulary; rerun :func:`aggregate` on an older run
+        to store it.
+
+        Returns:
+            The columns of :func:`analysis.terms.keyness` (``group``, ``reference``, ``term`` as
+            strings), sorted by group, z-score desc, term.
+        """
+        settings = self.keyness_settings()
+        if settings is not None and min_count in (None, settings["min_count"]) and (top or 0) <= settings["top"]:
+            stored = pd.read_parquet(self.out / "aggregates" / "keyness.parquet")
+            return stored.groupby("group", sort=False).head(top or settings["top"]).reset_index(drop=True)
+        from analysis.terms import keyness
+
+        min_count = KEYNESS_MIN_COUNT if min_count is None else min_count
+        log.info("%s: keyness computed from group_terms (min_count=%d, top=%s): no stored aggregate holds it",
+                 self.out, min_count, top)
+        key = keyness(self.dfm(min_count=min_count), group_by="group", min_count=min_count)
+        key = key.astype({"group": str, "reference": str, "term": str})
+        return key.groupby("group", sort=False).head(top or KEYNESS_TOP).reset_index(drop=True)
 
     def dfm(self, *, min_count: int = 1) -> Any:
         """A groups x terms :class:`analysis.terms.DocumentTermMatrix` (one row per group).
@@ -1130,7 +1342,8 @@ def _arguments(corpus: Path, *, group_by: str, chunk_size: int, ngram_max: int, 
                sample_cap: int) -> dict[str, Any]:
     """A run's identity, recorded in its manifest: a rerun must have the same."""
     return {"corpus": _fingerprint(corpus.resolve()), "group_by": group_by, "chunk_size": chunk_size,
-            "ngram_max": ngram_max, "sample_k": sample_k, "sample_cap": sample_cap, "schema_version": SCHEMA_VERSION}
+            "ngram_max": ngram_max, "sample_k": sample_k, "sample_cap": sample_cap,
+            "keyness_min_count": KEYNESS_MIN_COUNT, "keyness_top": KEYNESS_TOP, "schema_version": SCHEMA_VERSION}
 
 
 @functools.lru_cache(maxsize=1)

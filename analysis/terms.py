@@ -502,22 +502,74 @@ def _score_frame(
     ref_labels: np.ndarray,
     terms: np.ndarray,
 ) -> pd.DataFrame:
-    delta, z = log_odds(y_t, n_t, y_r, n_r, alpha_w=alpha_w[col], alpha0=alpha0)
-    gg = g2(y_t, y_r, n_t, n_r)
     return pd.DataFrame(
         {
             "group": pd.Categorical.from_codes(g, categories=labels),
             "reference": pd.Categorical.from_codes(r, categories=ref_labels),
             "term": pd.Categorical.from_codes(col, categories=terms),
-            "count": y_t.astype(np.int64),
-            "count_reference": y_r.astype(np.int64),
-            "rate_per_1k": _rate(y_t, n_t),
-            "rate_per_1k_reference": _rate(y_r, n_r),
-            "log_odds": delta,
-            "log_odds_z": z,
-            "g2": gg,
-            "g2_p": chdtrc(1, np.abs(gg)),
-            "log_ratio": log_ratio(y_t, y_r, n_t, n_r),
+            **_scores(y_t, y_r, n_t, n_r, alpha_w[col], alpha0),
+        }
+    )
+
+
+def _scores(
+    y_t: np.ndarray, y_r: np.ndarray, n_t: np.ndarray, n_r: np.ndarray, alpha_w: np.ndarray, alpha0: float
+) -> dict[str, np.ndarray]:
+    """The score columns of :func:`keyness` (from ``count`` on), one entry per term and comparison."""
+    delta, z = log_odds(y_t, n_t, y_r, n_r, alpha_w=alpha_w, alpha0=alpha0)
+    gg = g2(y_t, y_r, n_t, n_r)
+    return {
+        "count": y_t.astype(np.int64),
+        "count_reference": y_r.astype(np.int64),
+        "rate_per_1k": _rate(y_t, n_t),
+        "rate_per_1k_reference": _rate(y_r, n_r),
+        "log_odds": delta,
+        "log_odds_z": z,
+        "g2": gg,
+        "g2_p": chdtrc(1, np.abs(gg)),
+        "log_ratio": log_ratio(y_t, y_r, n_t, n_r),
+    }
+
+
+def keyness_vs_rest(
+    group: np.ndarray,
+    term: np.ndarray,
+    count: np.ndarray,
+    total: np.ndarray,
+    words: np.ndarray,
+    n_all: float,
+    *,
+    alpha0: float = ALPHA0,
+) -> pd.DataFrame:
+    """:func:`keyness` of groups against the rest from summed counts alone, for any subset of (group, term) rows.
+
+    A group against the rest needs only its own counts, the corpus total of each term
+    and the word counts, so a caller holding one batch of groups at a time (the
+    pipeline's aggregation) gets exactly the rows :func:`keyness` gives on the whole
+    corpus, with the same arithmetic.
+
+    Args:
+        group, term: Labels of each row (one row per group and term the group uses).
+        count: The term's count in the group (> 0).
+        total: The term's count in the whole corpus.
+        words: The group's words (all tokens, as :attr:`DocumentTermMatrix.n_words` sums).
+        n_all: Words of the whole corpus.
+        alpha0: Prior size of the log-odds (see :func:`log_odds`).
+
+    Returns:
+        Rows with the columns of :func:`keyness` (``reference`` = ``"rest"``; ``group``
+        and ``term`` as given: labels, or any codes the caller maps back), in input order.
+    """
+    y_t = np.asarray(count, dtype=float)
+    total = np.asarray(total, dtype=float)
+    n_t = np.asarray(words).astype(float)
+    alpha_w = alpha0 * total / max(float(n_all), 1.0)
+    return pd.DataFrame(
+        {
+            "group": np.asarray(group),
+            "reference": np.full(len(y_t), "rest", dtype=object),
+            "term": np.asarray(term),
+            **_scores(y_t, total - y_t, n_t, float(n_all) - n_t, alpha_w, alpha0),
         }
     )
 

@@ -11,7 +11,10 @@ report (``python -m analysis report --results RUN``) of:
 
 and prints, for each, CPU time (user + system of the report process and its kernels,
 ``RUSAGE_CHILDREN``), wall time, the notebooks' own execution time (papermill's per-cell
-durations) and the documents covered, then the AllSides/seeds ratios. Exits 0 with a message
+durations, in all and per notebook) and the documents covered, then the AllSides/seeds ratios.
+A run aggregated before schema 5 has no stored keyness, so notebook 03 computes it from every
+term count: re-aggregate a copy first (``python -c "from analysis import pipeline;
+pipeline.aggregate('COPY')"``) to time what a new run gives. Exits 0 with a message
 when the corpus is absent. Outputs go to a temporary folder, deleted at the end; no corpus
 text is written into the repository.
 
@@ -47,13 +50,14 @@ def render(results: Path, out: Path) -> dict[str, float]:
     subprocess.run([sys.executable, "-m", "analysis", "report", "--results", str(results), "--out", str(out)],
                    check=True, capture_output=True, text=True)
     cpu, wall = _cpu_children() - cpu, time.perf_counter() - wall
-    cells = 0.0
+    per_notebook = {}
     for nb in sorted((out / "_executed").glob("*.ipynb")):
-        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
-            cells += cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+        per_notebook[nb.stem[:2]] = round(sum(cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+                                              for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]), 1)
+    cells = sum(per_notebook.values())
     manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
     return {"cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "notebook_cells_s": round(cells, 1),
-            "documents": manifest["summary"]["analysed"]}
+            "documents": manifest["summary"]["analysed"], "cells_per_notebook_s": per_notebook}
 
 
 def main() -> int:
@@ -78,7 +82,7 @@ def main() -> int:
         rows = {"seeds": render(seeds, work / "seeds"), "allsides": render(run, work / "allsides")}
     for name, r in rows.items():
         print(f"{name:9s} {r['documents']:>7,} documents: report {r['cpu_s']:6.1f} s CPU, {r['wall_s']:6.1f} s wall, "
-              f"notebook cells {r['notebook_cells_s']:6.1f} s")
+              f"notebook cells {r['notebook_cells_s']:6.1f} s ({', '.join(f'{k}: {v}' for k, v in r['cells_per_notebook_s'].items())})")
     ratio = {k: round(rows["allsides"][k] / max(rows["seeds"][k], 1e-9), 2) for k in ("cpu_s", "wall_s", "notebook_cells_s")}
     print(f"allsides / seeds: CPU x{ratio['cpu_s']}, wall x{ratio['wall_s']}, notebook cells x{ratio['notebook_cells_s']} "
           f"for x{rows['allsides']['documents'] / rows['seeds']['documents']:,.0f} documents")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -567,3 +568,81 @@ def test_a_run_leaves_no_state_and_ignores_a_crashed_runs_leftover(good_jsonl: P
     assert (summary.resumed_partitions, summary.rejected) == (3, reference[0].rejected)
     assert_same(tables(out), reference[1])
     assert not (out / pipeline._STATE).exists()
+
+
+# ------------------------------------------------- keyness and top terms aggregated once, in `aggregate`
+
+
+@pytest.fixture(scope="module")
+def seeds_and_generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The five seed articles and 300 generated ones, across 5 partitions, counted up to bigrams."""
+    from analysis.config import RAW
+    from analysis.corpus import load_corpus
+
+    docs = load_corpus(RAW)
+    seeds = [{"id": i, "outlet": o, "date": str(d), "title": t, "text": x}
+             for i, o, d, t, x in zip(*(docs[c] for c in ("id", "outlet", "date", "title", "raw_text")))]
+    folder = tmp_path_factory.mktemp("keyness")
+    corpus = write_corpus(seeds + make_records(300, seed=5), folder, "jsonl")
+    out = folder / "out"
+    pipeline.run(corpus, out, chunk_size=64, ngram_max=2)
+    return corpus, out
+
+
+def _direct_top(corpus: Path, *, min_count: int, top: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """terms.keyness and terms.frequencies on the whole corpus, first ``top`` rows per group."""
+    from analysis.corpus import load_corpus
+    from analysis.terms import frequencies, keyness
+
+    docs = load_corpus(corpus)
+    key = keyness(docs, group_by="outlet", min_count=min_count, ngram_max=2)
+    key = key.astype({"group": str, "reference": str, "term": str}).groupby("group").head(top)
+    freq = frequencies(docs, group_by="outlet", ngram_max=2).astype({"group": str, "term": str}).groupby("group").head(top)
+    return key.reset_index(drop=True), freq.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("min_count, top, bucket_rows", [(2, 25, None), (1, 3, None), (5, 10, 997), (3, 1, 1)])
+def test_aggregated_keyness_and_top_terms_equal_the_modules_on_the_whole_corpus(
+        seeds_and_generated, min_count: int, top: int, bucket_rows, monkeypatch) -> None:
+    corpus, out = seeds_and_generated
+    if bucket_rows:  # small term buckets (1: as many as allowed), read in small batches
+        monkeypatch.setattr(pipeline, "_BUCKET_ROWS", bucket_rows)
+        monkeypatch.setattr(pipeline, "_MERGE_ROWS", 97)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["arguments"].update(keyness_min_count=min_count, keyness_top=top)
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pipeline.aggregate(out)
+    res = pipeline.results(out)
+    key, freq = _direct_top(corpus, min_count=min_count, top=top)
+    assert res.keyness_settings()["min_count"] == min_count and res.keyness_settings()["top"] == top
+    assert res.keyness_settings()["groups"] == 8 and res.keyness_settings()["terms"] == len(
+        res.dfm(min_count=min_count).terms)
+    # exact: the same arithmetic on the same sums, not merely close
+    pd.testing.assert_frame_equal(res.keyness(), key, check_exact=True)
+    pd.testing.assert_frame_equal(res.frequencies(top=top), freq, check_exact=True)
+    assert (res.table("keyness").groupby("group").size() <= top).all()
+    assert not [p.name for p in (out / "aggregates").iterdir() if p.name.startswith(".")]  # buckets removed
+
+
+def test_a_run_without_the_keyness_aggregate_computes_it_as_before(seeds_and_generated, tmp_path: Path) -> None:
+    corpus, out = seeds_and_generated
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    manifest["arguments"] = {k: v for k, v in manifest["arguments"].items() if not k.startswith("keyness_")}
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pipeline.aggregate(old)  # an older run re-aggregated: the defaults, as notebook 03 used them
+    stored = pipeline.results(old)
+    assert (stored.keyness_settings()["min_count"], stored.keyness_settings()["top"]) == (
+        pipeline.KEYNESS_MIN_COUNT, pipeline.KEYNESS_TOP)
+    for name in ("keyness", "top_terms"):
+        (old / "aggregates" / f"{name}.parquet").unlink()
+    res = pipeline.results(old)
+    assert res.keyness_settings() is None
+    key, freq = _direct_top(corpus, min_count=2, top=8)
+    pd.testing.assert_frame_equal(res.keyness(min_count=2, top=8), key, check_exact=True)
+    pd.testing.assert_frame_equal(stored.keyness(top=8), key, check_exact=True)
+    pd.testing.assert_frame_equal(res.frequencies(top=8), freq, check_exact=True)
+    # settings the aggregate does not hold are computed, not cut from it
+    pd.testing.assert_frame_equal(stored.keyness(min_count=3, top=4),
+                                  _direct_top(corpus, min_count=3, top=4)[0], check_exact=True)

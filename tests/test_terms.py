@@ -518,3 +518,26 @@ def test_figures_show_groups_and_used_variants(fixture_corpus):
     assert "North Korea: DPRK" in labels and "Ukraine's capital: Kiev" in labels
     assert "Luhansk: Lugansk" not in labels  # no outlet uses it
     plt.close(fig)
+
+
+# ------------------------------------------------ keyness against the rest from summed counts
+
+
+@pytest.mark.parametrize(("ngram_max", "alpha0", "groups"), [
+    (1, ALPHA0, None), (2, ALPHA0, None), (1, 10.0, None), (2, ALPHA0, "one"),
+])
+def test_keyness_vs_rest_from_sums_equals_keyness_row_for_row(fixture_corpus, ngram_max, alpha0, groups) -> None:
+    from analysis.terms import keyness_vs_rest
+
+    d = dfm(fixture_corpus, ngram_max=ngram_max)
+    expected = keyness(d, group_by="outlet", alpha0=alpha0).astype({"group": str, "reference": str, "term": str})
+    freq = frequencies(d, group_by="outlet").astype({"group": str, "term": str})
+    totals = freq.groupby("term")["count"].sum()  # the corpus total of each term, over every group
+    if groups:  # one batch of groups only, as the pipeline's aggregation holds it: one outlet, in shuffled order
+        freq = freq[freq["group"] == freq["group"].iloc[0]].sample(frac=1.0, random_state=3)
+        expected = expected[expected["group"] == freq["group"].iloc[0]]
+    total = freq["term"].map(totals)
+    got = keyness_vs_rest(freq["group"].to_numpy(), freq["term"].to_numpy(), freq["count"].to_numpy(),
+                          total.to_numpy(), freq["words"].to_numpy(), float(d.n_words.sum()), alpha0=alpha0)
+    got = got.sort_values(["group", "log_odds_z", "term"], ascending=[True, False, True], kind="stable")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=True)
