@@ -148,6 +148,7 @@ class _Lexicon:
     adjective_re: re.Pattern
     anchor_suffixes: tuple  # (nouns, adjectives) the two regexes end with, or (None, None)
     post_frame_re: re.Pattern
+    common_bodies: frozenset
 
 
 def _load_yaml(name: str) -> dict:
@@ -245,6 +246,7 @@ def _lexicon() -> _Lexicon:
                                 + _alt(cues["nominal"]["adjectives"]) + r")\s*$"),
         anchor_suffixes=_anchor_suffixes(cues["nominal"]),
         post_frame_re=_post_frame_re([str(v) for v in cues["after_quote"]]),
+        common_bodies=low(spk["common_bodies"]),
     )
 
 
@@ -1284,6 +1286,8 @@ class _Resolver:
         lex = self.lex
         raw = men.text.strip().strip(",")
         low = raw.lower()
+        if _participle_opener(raw, self.text, men.end, lex):
+            return None, None, None, None  # "Noting that ..., he said": an adverbial, no speaker
         if low in lex.pronouns:
             info = lex.pronouns[low]
             g, pl = info["gender"], info["number"] == "pl"
@@ -1324,7 +1328,9 @@ class _Resolver:
                     name = m.group()
                     typ = _classify(m.group(1), lex)[0]
                     return name, m.start(), m.end(), typ
-            return raw, men.start, men.end, ("anonymous" if g != "n" else "government_body")
+            # unresolved: the pronoun itself, in lower case ("It" at a sentence start is
+            # the same pronoun, never a name)
+            return low, men.start, men.end, ("anonymous" if g != "n" else "government_body")
         typ, gender, plural = _classify(raw, lex)
         if typ == "person" and _place(raw, lex):
             typ = "state"  # "Downing Street said": a place stands for its government
@@ -1391,6 +1397,39 @@ class _Resolver:
             name = _POSS.sub("", raw) if raw[:1].isupper() else raw
         self.add(name, men.start, men.end, typ, gender, plural)
         return name, men.start, men.end, typ
+
+
+_NEXT_WORD = re.compile(r"[ \u00a0]+([a-z][\w'’-]*)")
+
+
+def _participle_opener(raw: str, text: str, end: int, lex: _Lexicon) -> bool:
+    """Whether a mention is a sentence-opening participle ("Noting that ...", "Referring
+    to ...", "Asked about ..."), not a name: one capitalised -ing/-ed word that no
+    lexicon knows, followed by a lower-case word that is not its cue ("Harding said")."""
+    if " " in raw or not raw[:1].isupper() or raw.isupper() or len(raw) < 5:
+        return False
+    low = raw.lower()
+    if not low.endswith(("ing", "ed")) or low in lex.first_names or low in lex.states or low in lex.places \
+            or low in lex.gov or low in lex.media or low in lex.roles or low in lex.titles:
+        return False
+    m = _NEXT_WORD.match(text, end)
+    return m is not None and lex.cue_re.match(m.group(1)) is None
+
+
+def _tidy_name(name: str | None, lex: _Lexicon) -> str | None:
+    """One spelling per source: a leading "The" as "the" ("The U.S." = "the U.S."), and a
+    sentence-initial common noun in lower case ("Speakers" = "speakers")."""
+    if not name:
+        return name
+    if name.startswith("The "):
+        return "the " + name[4:]
+    if name[:1].isupper() and name[1:].islower() and name.isalpha():
+        low = name.lower()
+        sg = low[:-1] if low.endswith("s") else low
+        if low in lex.anonymous or low in lex.roles or sg in lex.roles or low in lex.documents or sg in lex.documents \
+                or low in lex.common_bodies:
+            return low
+    return name
 
 
 # ------------------------------------------------------------------------ extraction
@@ -1683,7 +1722,7 @@ def extract_quotes(text: str) -> list[Quote]:
                         spk = speaker_of(g)
                         cue = g.cue
                         break
-        q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], spk[0], spk[1], spk[2],
+        q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], _tidy_name(spk[0], lex), spk[1], spk[2],
                   spk[3], cue, it["para"], it["fragments"])
         if q.kind != "indirect" and not _is_speech(q):
             continue
