@@ -1388,6 +1388,8 @@ class _Resolver:
         if typ == "person" and any(w[:1].isupper() for w in words):
             # "press secretary Sean Spicer" -> "Sean Spicer"
             name = self.fullest(raw, men.start)
+            if name.lower() in lex.states:
+                name = raw  # "Malaysia's prosecutor" is a person, not "Malaysia"
             # a later mention of a known person: reuse its entity (keeps gender)
             for ent in reversed(self.entities):
                 if ent.type == "person" and ent.name == name:
@@ -1409,6 +1411,8 @@ def _participle_opener(raw: str, text: str, end: int, lex: _Lexicon) -> bool:
     if " " in raw or not raw[:1].isupper() or raw.isupper() or len(raw) < 5:
         return False
     low = raw.lower()
+    if low.endswith(("ing", "ed")) and low in lex.cue_clause:
+        return True  # a reporting verb's own participle ("Expressing hope that ...")
     if not low.endswith(("ing", "ed")) or low in lex.first_names or low in lex.states or low in lex.places \
             or low in lex.gov or low in lex.media or low in lex.roles or low in lex.titles:
         return False

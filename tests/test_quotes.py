@@ -670,6 +670,8 @@ def test_speaker_counts_sum_speaker_types_and_keep_the_top(top, expected) -> Non
         "Referring to the storm, it was revealed that the levee had failed twice.",
         "Pointing out that the budget was late, the report said repairs would wait.",
         "Asked about the levee, the mayor said repairs would start in May.",
+        # a reporting verb's own participle, even before a word that is a cue
+        "Expressing hope that the levee would hold, he thanked the crews.",
     ],
 )
 def test_participle_openers_are_never_speakers(text):
@@ -720,6 +722,9 @@ def test_capitalised_pronoun_resolves_like_lowercase(text, speaker):
         ("The UK said the sanctions would stay.", "the UK", "state"),
         ("Peru said the border would reopen.", "Peru", "state"),
         ("The EU said the sanctions would stay.", "the EU", "government_body"),
+        # a person described by their country is the person, not the country
+        ("The suspects will be charged on Monday, Malaysia's attorney general said.", "Malaysia's attorney general",
+         "person"),
     ],
 )
 def test_countries_and_state_abbreviations_are_states(text, speaker, speaker_type):
