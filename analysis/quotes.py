@@ -898,8 +898,8 @@ def _nominal_frame(text: str, pos: int, word: str, lex: _Lexicon, *, locate_pos)
     if where is None:
         return None
     men, _ = _np_back(text, where[1], m.start(), lex)
-    if men is None:
-        return None
+    if men is None or men.text.lower() in ("it", "this", "that"):
+        return None  # "It is clear that ...": an impersonal "it" holds no view
     return where[0], _Frame(m.group("adj"), m.start("adj"), pos + len(word) - 1, men, "nominal")
 
 
@@ -1859,8 +1859,8 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     if m is None:
         return None
     name = m.group()
-    if name.split()[0].lower() in _LEADING_JUNK or name.lower() in lex.definite:
-        return None
+    if name.split()[0].lower() in _LEADING_JUNK or name.lower() in lex.definite or name.lower() in lex.pronouns:
+        return None  # a pronoun is no named subject ("It is clear that ...", as "it is" mid-sentence)
     typ, _, _ = _classify(name, lex)
     nxt = text[m.end() : m.end() + 40]
     if typ == "person" and len(name.split()) < 2:

@@ -746,3 +746,24 @@ def test_countries_and_state_abbreviations_are_states(text, speaker, speaker_typ
 )
 def test_leading_article_and_case_normalised(text, speakers):
     assert [q.speaker for q in extract_quotes(text)] == speakers
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an impersonal "it" (either case) holds no view and is no named subject
+        'The drills ended. It is clear that the talk of "peace" is a lie.',
+        'The drills ended, and it is clear that the talk of "peace" is a lie.',
+        'The drills ended. It is no secret that the "peace talks" were a cover.',
+    ],
+)
+def test_impersonal_it_is_no_speaker(text):
+    assert all(q.speaker not in ("it", "It") for q in extract_quotes(text))
+
+
+def test_subject_of_frameless_partial():
+    # a named subject still speaks a frameless partial quote; a pronoun subject names nobody
+    named = extract_quotes('North Korea marked the day, casting ties as "a new height".')
+    assert [(q.kind, q.speaker) for q in named] == [("partial", "North Korea")]
+    pronoun = extract_quotes('The drills ended. It marked the day, casting ties as "a new height".')
+    assert all(q.speaker not in ("it", "It") for q in pronoun)
