@@ -767,3 +767,16 @@ def test_subject_of_frameless_partial():
     assert [(q.kind, q.speaker) for q in named] == [("partial", "North Korea")]
     pronoun = extract_quotes('The drills ended. It marked the day, casting ties as "a new height".')
     assert all(q.speaker not in ("it", "It") for q in pronoun)
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "speaker_type"),
+    [
+        # an object pronoun resolves like its subject form, or stays a pronoun (never a person's name)
+        ("The two unions met on Monday. According to them, the strike will go on.", "them", "anonymous"),
+        ("“We will not give in,” the ministers said. According to them, the strike will go on.", "the ministers",
+         "person"),
+    ],
+)
+def test_object_pronouns_after_according_to(text, speaker, speaker_type):
+    assert [(q.speaker, q.speaker_type) for q in extract_quotes(text)][-1:] == [(speaker, speaker_type)]
