@@ -1288,6 +1288,8 @@ class _Resolver:
         low = raw.lower()
         if _participle_opener(raw, self.text, men.end, lex):
             return None, None, None, None  # "Noting that ..., he said": an adverbial, no speaker
+        if low in ("it's", "it’s"):
+            return None, None, None, None  # "It's hard to know whether ...": "it is", impersonal
         if low in lex.pronouns:
             info = lex.pronouns[low]
             g, pl = info["gender"], info["number"] == "pl"

@@ -755,6 +755,7 @@ def test_leading_article_and_case_normalised(text, speakers):
         'The drills ended. It is clear that the talk of "peace" is a lie.',
         'The drills ended, and it is clear that the talk of "peace" is a lie.',
         'The drills ended. It is no secret that the "peace talks" were a cover.',
+        "The test came during the visit. It's hard to know whether the timing was deliberate, but the talks went on.",
     ],
 )
 def test_impersonal_it_is_no_speaker(text):
