@@ -54,6 +54,11 @@ Witte (2008, "Minding the source") and the Gender Gap Tracker's quote extractor
    person names to their fullest form in the article ("Kim" -> "Kim Jong-un"). A
    quotation without a frame takes the person named as subject since the previous
    quotation, else the previous quotation's speaker (same or previous paragraph).
+   A pronoun left unresolved is reported as the pronoun in lower case ("It" = "it");
+   sentence-opening participles ("Noting that ...", "Referring to ...") and an
+   impersonal "it" ("It is clear that ...") are no speakers; speaker names spell a
+   leading article "the" and a sentence-initial common noun ("Police") in lower case,
+   so one source has one spelling; countries and state abbreviations ("ROK") are states.
 
 Measured on PolNeAR dev (``benchmarks/quotes_eval.py``, ``benchmarks/README.md``):
 direct quotations F1 0.93 (over the quotation predictions), speaker accuracy 0.86, all
