@@ -54,6 +54,11 @@ Witte (2008, "Minding the source") and the Gender Gap Tracker's quote extractor
    person names to their fullest form in the article ("Kim" -> "Kim Jong-un"). A
    quotation without a frame takes the person named as subject since the previous
    quotation, else the previous quotation's speaker (same or previous paragraph).
+   A pronoun left unresolved is reported as the pronoun in lower case ("It" = "it");
+   sentence-opening participles ("Noting that ...", "Referring to ...") and an
+   impersonal "it" ("It is clear that ...") are no speakers; speaker names spell a
+   leading article "the" and a sentence-initial common noun ("Police") in lower case,
+   so one source has one spelling; countries and state abbreviations ("ROK") are states.
 
 Measured on PolNeAR dev (``benchmarks/quotes_eval.py``, ``benchmarks/README.md``):
 direct quotations F1 0.93 (over the quotation predictions), speaker accuracy 0.86, all
@@ -148,6 +153,7 @@ class _Lexicon:
     adjective_re: re.Pattern
     anchor_suffixes: tuple  # (nouns, adjectives) the two regexes end with, or (None, None)
     post_frame_re: re.Pattern
+    common_bodies: frozenset
 
 
 def _load_yaml(name: str) -> dict:
@@ -245,6 +251,7 @@ def _lexicon() -> _Lexicon:
                                 + _alt(cues["nominal"]["adjectives"]) + r")\s*$"),
         anchor_suffixes=_anchor_suffixes(cues["nominal"]),
         post_frame_re=_post_frame_re([str(v) for v in cues["after_quote"]]),
+        common_bodies=low(spk["common_bodies"]),
     )
 
 
@@ -896,8 +903,8 @@ def _nominal_frame(text: str, pos: int, word: str, lex: _Lexicon, *, locate_pos)
     if where is None:
         return None
     men, _ = _np_back(text, where[1], m.start(), lex)
-    if men is None:
-        return None
+    if men is None or men.text.lower() in ("it", "this", "that"):
+        return None  # "It is clear that ...": an impersonal "it" holds no view
     return where[0], _Frame(m.group("adj"), m.start("adj"), pos + len(word) - 1, men, "nominal")
 
 
@@ -1284,6 +1291,10 @@ class _Resolver:
         lex = self.lex
         raw = men.text.strip().strip(",")
         low = raw.lower()
+        if _participle_opener(raw, self.text, men.end, lex):
+            return None, None, None, None  # "Noting that ..., he said": an adverbial, no speaker
+        if low in ("it's", "it’s"):
+            return None, None, None, None  # "It's hard to know whether ...": "it is", impersonal
         if low in lex.pronouns:
             info = lex.pronouns[low]
             g, pl = info["gender"], info["number"] == "pl"
@@ -1324,7 +1335,9 @@ class _Resolver:
                     name = m.group()
                     typ = _classify(m.group(1), lex)[0]
                     return name, m.start(), m.end(), typ
-            return raw, men.start, men.end, ("anonymous" if g != "n" else "government_body")
+            # unresolved: the pronoun itself, in lower case ("It" at a sentence start is
+            # the same pronoun, never a name)
+            return low, men.start, men.end, ("anonymous" if g != "n" else "government_body")
         typ, gender, plural = _classify(raw, lex)
         if typ == "person" and _place(raw, lex):
             typ = "state"  # "Downing Street said": a place stands for its government
@@ -1382,6 +1395,8 @@ class _Resolver:
         if typ == "person" and any(w[:1].isupper() for w in words):
             # "press secretary Sean Spicer" -> "Sean Spicer"
             name = self.fullest(raw, men.start)
+            if name.lower() in lex.states:
+                name = raw  # "Malaysia's prosecutor" is a person, not "Malaysia"
             # a later mention of a known person: reuse its entity (keeps gender)
             for ent in reversed(self.entities):
                 if ent.type == "person" and ent.name == name:
@@ -1391,6 +1406,41 @@ class _Resolver:
             name = _POSS.sub("", raw) if raw[:1].isupper() else raw
         self.add(name, men.start, men.end, typ, gender, plural)
         return name, men.start, men.end, typ
+
+
+_NEXT_WORD = re.compile(r"[ \u00a0]+([a-z][\w'’-]*)")
+
+
+def _participle_opener(raw: str, text: str, end: int, lex: _Lexicon) -> bool:
+    """Whether a mention is a sentence-opening participle ("Noting that ...", "Referring
+    to ...", "Asked about ..."), not a name: one capitalised -ing/-ed word that no
+    lexicon knows, followed by a lower-case word that is not its cue ("Harding said")."""
+    if " " in raw or not raw[:1].isupper() or raw.isupper() or len(raw) < 5:
+        return False
+    low = raw.lower()
+    if low.endswith(("ing", "ed")) and low in lex.cue_clause:
+        return True  # a reporting verb's own participle ("Expressing hope that ...")
+    if not low.endswith(("ing", "ed")) or low in lex.first_names or low in lex.states or low in lex.places \
+            or low in lex.gov or low in lex.media or low in lex.roles or low in lex.titles:
+        return False
+    m = _NEXT_WORD.match(text, end)
+    return m is not None and lex.cue_re.match(m.group(1)) is None
+
+
+def _tidy_name(name: str | None, lex: _Lexicon) -> str | None:
+    """One spelling per source: a leading "The" as "the" ("The U.S." = "the U.S."), and a
+    sentence-initial common noun in lower case ("Speakers" = "speakers")."""
+    if not name:
+        return name
+    if name.startswith("The "):
+        return "the " + name[4:]
+    if name[:1].isupper() and name[1:].islower() and name.isalpha():
+        low = name.lower()
+        sg = low[:-1] if low.endswith("s") else low
+        if low in lex.anonymous or low in lex.roles or sg in lex.roles or low in lex.documents or sg in lex.documents \
+                or low in lex.common_bodies:
+            return low
+    return name
 
 
 # ------------------------------------------------------------------------ extraction
@@ -1683,7 +1733,7 @@ def extract_quotes(text: str) -> list[Quote]:
                         spk = speaker_of(g)
                         cue = g.cue
                         break
-        q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], spk[0], spk[1], spk[2],
+        q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], _tidy_name(spk[0], lex), spk[1], spk[2],
                   spk[3], cue, it["para"], it["fragments"])
         if q.kind != "indirect" and not _is_speech(q):
             continue
@@ -1816,8 +1866,8 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     if m is None:
         return None
     name = m.group()
-    if name.split()[0].lower() in _LEADING_JUNK or name.lower() in lex.definite:
-        return None
+    if name.split()[0].lower() in _LEADING_JUNK or name.lower() in lex.definite or name.lower() in lex.pronouns:
+        return None  # a pronoun is no named subject ("It is clear that ...", as "it is" mid-sentence)
     typ, _, _ = _classify(name, lex)
     nxt = text[m.end() : m.end() + 40]
     if typ == "person" and len(name.split()) < 2:
