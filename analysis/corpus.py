@@ -83,6 +83,7 @@ class Rules:
     line_any: re.Pattern[str]
     line_any_rules: tuple[_Rule, ...]
     cut_all: re.Pattern[str]
+    glued: _Glued | None = None
 
 
 def _union(rules: tuple[_Rule, ...]) -> re.Pattern[str]:
@@ -111,6 +112,55 @@ def _compile(spec: dict[str, Any], defines: dict[str, str], uid: int) -> _Rule:
     return _Rule(spec["name"], spec.get("where", "any"), regex, spec.get("extent", "end"))
 
 
+@dataclass(frozen=True)
+class _Glued:
+    """Compiled repairs of spaces lost at markup boundaries (``glued`` in the rules YAML)."""
+
+    name: str
+    titles: re.Pattern[str]
+    names: frozenset[str]
+    common_words: frozenset[str]
+
+
+# A lowercase-uppercase join or punctuation glued to a capital: the cheap test that
+# lets a clean document skip every other repair step.
+_GLUE_SIGNAL = re.compile(r"[A-Za-z][a-z]{2}[A-Z][a-z]|(?<![\w'’-])[a-z]{2,}[A-Z][a-z]|[\w)\]\"”’][,;:.!?][A-Z][a-z]")
+# comma/semicolon/colon after a letter, digit or closing mark ("1,000" has no capital after)
+_GLUED_COMMA = re.compile(r"(?<=[A-Za-z\d)\]\"”’])[,;:](?=[A-Z][a-z])")
+# sentence end after a word of 2+ letters not itself after a period ("U.S.The", "e.g.The" stay)
+_GLUED_STOP = re.compile(r"(?<![.\w])[A-Za-z]*[a-z]{2}[.!?](?=[A-Z][a-z])")
+_URLISH = re.compile(r"/|@|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
+# capitalised words (2-4) followed by no letter: a name as the document spells it
+_SPACED_NAME = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])")
+# a capitalised word after a space, ending a token: maybe the last name word glued to a word ("Kim Jong Unsaid")
+_CAP_TOKEN = re.compile(r"(?<= )[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
+# a capitalised word glued to the next one after a space ("Kim Il SungUniversity"): split only after a known name
+_CAP_CAP = re.compile(r"(?<= )([A-Z][a-z]+)(?=[A-Z][a-z])")
+# signs of a scrape that glued names: a lowercase-uppercase join inside a multi-word capitalised run
+# ("PresidentKim Il", "ofKim Jong") or punctuation glued to a capital; only then are names repaired
+_NAME_SIGNAL = re.compile(r"[a-z][,;:.]?[A-Z][a-z]* [A-Z][a-z]")
+_NAME_RUN = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}")
+# a lowercase word glued to a capitalised word that starts a multi-word name: "ofKim Jong"
+_WORD_THEN_NAME = re.compile(r"(?<![\w'’-])([a-z]{2,})(?=[A-Z][a-z]* [A-Z])")
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
+
+
+def _compile_glued(spec: dict[str, Any]) -> _Glued:
+    titles: set[str] = set()
+    src = spec.get("titles_from")
+    if src:
+        fname, _, key = src.partition("#")
+        titles |= {str(t).rstrip(".") for t in yaml.safe_load((RESOURCES / fname).read_text(encoding="utf-8"))[key]}
+    titles |= {str(t) for t in spec.get("extra_titles") or []}
+    skip = {str(t) for t in spec.get("not_titles") or []}
+    keep = sorted((t.capitalize() for t in titles if t.isalpha() and len(t) >= int(spec.get("min_title", 4)) and t not in skip),
+                  key=len, reverse=True)
+    # a capitalised title at a token start glued to a capitalised word: "PresidentKim"
+    title_re = re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, keep)) + r")(?=[A-Z][a-z])") if keep else re.compile(r"(?!)")
+    return _Glued(spec.get("name", "glued_space"), title_re, frozenset(spec.get("known_names") or []),
+                  frozenset(str(w) for w in spec.get("common_words") or []))
+
+
 @lru_cache(maxsize=8)
 def load_rules(path: str | None = None) -> Rules:
     """Read and compile the cleaning rules once (cached).
@@ -135,6 +185,7 @@ def load_rules(path: str | None = None) -> Rules:
         line_any=_union(line_any),
         line_any_rules=line_any,
         cut_all=_union(compiled["cut"]),
+        glued=_compile_glued(spec["glued"]) if spec.get("glued") else None,
     )
 
 
@@ -285,6 +336,95 @@ def _inline(p: str, rules: Rules, scope: set[str], log: list, meta: dict) -> str
     return p
 
 
+_SUFFIXES = ("ing", "ed", "es", "ly", "s", "d")
+
+
+def _stem(w: str) -> str:
+    """Crude stem (strip one inflection), enough to see "visited" and "visits" as one word."""
+    for x in _SUFFIXES:
+        if w.endswith(x) and len(w) - len(x) >= 3:
+            return w[: -len(x)]
+    return w
+
+
+def _is_word(w: str, words: set[str], stems: set[str]) -> bool:
+    """A word of the document (or a function word), or an inflection of one ("visited" <- "visits")."""
+    return len(w) >= 2 and (w in words or _stem(w) in stems)
+
+
+def _split_at(before: str, tok: str, names: set[str], last_words: set[str], words: set[str], stems: set[str]) -> int:
+    """Where to split "Unsaid" after "... Kim Jong ": the longest known name ending in tok[:k] whose tail is a word; 0 = none."""
+    # a lowercase word may still be glued before the name ("toKim Jong Unand"): look past it
+    parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
+    for k in range(len(tok) - 2, 0, -1):
+        if tok[:k] in last_words and _is_word(tok[k:], words, stems):
+            for j in range(len(parts)):
+                if " ".join(parts[j:]) + " " + tok[:k] in names:
+                    return k
+    return 0
+
+
+def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str], words: set[str], stems: set[str],
+                  log: list) -> str:
+    """Insert spaces lost at tag boundaries in one paragraph; log (rule, glued, repaired)."""
+    def sub(regex: re.Pattern[str], fix: Any, text: str) -> str:
+        out, pos = [], 0
+        for m in regex.finditer(text):
+            new = fix(m, text)
+            if new is None:
+                continue
+            out.append(text[pos:m.start()])
+            out.append(new)
+            # log the whole whitespace-delimited span, so "Then,Kim" reads as such
+            a = text.rfind(" ", 0, m.start()) + 1
+            b = len(text) if (b := text.find(" ", m.end())) < 0 else b
+            log.append((g.name, text[a:b], text[a:m.start()] + new + text[m.end():b]))
+            pos = m.end()
+        return "".join(out) + text[pos:] if out else text
+
+    def token(text: str, i: int) -> str:
+        a, b = text.rfind(" ", 0, i) + 1, text.find(" ", i)
+        return text[a:] if b < 0 else text[a:b]
+
+    def punct(m: re.Match[str], text: str) -> str | None:
+        return None if _URLISH.search(token(text, m.start())) else m.group(0) + " "
+
+    def name_word(m: re.Match[str], text: str) -> str | None:
+        tok = m.group(0)
+        k = _split_at(text[max(0, m.start() - 80):m.start()], tok, names, last_words, words, stems)
+        return tok[:k] + " " + tok[k:] if k else None
+
+    def name_cap(m: re.Match[str], text: str) -> str | None:
+        tok = m.group(1)
+        if tok not in last_words:
+            return None
+        parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in text[max(0, m.start() - 80):m.start()].split(" ")[-4:-1]]
+        return tok + " " if any(" ".join(parts[j:]) + " " + tok in names for j in range(len(parts))) else None
+
+    def word_name(m: re.Match[str], text: str) -> str | None:
+        if m.group(1) not in words:
+            return None
+        run = _NAME_RUN.match(text, m.end())
+        if run is None:
+            return None
+        parts = run.group(0).split(" ")
+        for j in range(len(parts), 1, -1):
+            n = " ".join(parts[:j])
+            if n in names and not text[m.end() + len(n):m.end() + len(n) + 1].islower():
+                return m.group(1) + " "
+        return None
+
+    if _GLUE_SIGNAL.search(p):
+        p = sub(_GLUED_COMMA, punct, p)
+        p = sub(_GLUED_STOP, punct, p)
+        p = sub(g.titles, lambda m, _t: m.group(0) + " ", p)
+    if names is None:
+        return p
+    p = sub(_CAP_TOKEN, name_word, p)
+    p = sub(_CAP_CAP, name_cap, p)
+    return sub(_WORD_THEN_NAME, word_name, p)
+
+
 def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = None) -> Cleaned:
     """Separate title and body and remove boilerplate by the named rules.
 
@@ -383,7 +523,7 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
     # Paragraphs repeated back to back: a headline-like pair is a teaser link shown twice
     # (both copies go); a repeated sentence keeps its first copy. Copies far apart are
     # kept: refrains, transcript replies ("Yeah.") and timeline headings are the article's.
-    body: list[str] = []
+    body: list[tuple[int, str]] = []
     for k, (i, p) in enumerate(kept):
         prev = kept[k - 1][1] if k else None
         nxt = kept[k + 1][1] if k + 1 < len(kept) else None
@@ -394,11 +534,33 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
             if p == prev:
                 log.append((i, rules.repeated_name, p))
                 continue
-        body.append(p)
+        body.append((i, p))
 
-    log.sort(key=lambda t: t[0])
-    removed = title_removed + [{"rule": r, "text": t} for _, r, t in log]
-    return Cleaned(title=out_title, text="\n\n".join(body), removed=removed, flags=flags, meta=meta, n_paragraphs=len(body))
+    # Spaces lost around tagged names: names and words are learned from the whole body
+    repairs: list[tuple[int, str, str, str]] = []
+    g = rules.glued
+    if g is not None and body:
+        joined = "\n".join(p for _, p in body)
+        if _GLUE_SIGNAL.search(joined):
+            names: set[str] | None = None
+            words: set[str] = set()
+            last_words: set[str] = set()
+            stems: set[str] = set()
+            if _NAME_SIGNAL.search(joined):
+                names = set(g.names) | set(_SPACED_NAME.findall(joined))
+                last_words = {n.rsplit(" ", 1)[-1] for n in names}
+                words = set(_LOWER_WORD.findall(joined)) | g.common_words
+                stems = {_stem(w) for w in words}
+            for k, (i, p) in enumerate(body):
+                fixes: list[tuple[str, str, str]] = []
+                body[k] = (i, _repair_glued(p, g, names, last_words, words, stems, fixes))
+                repairs.extend((i, *f) for f in fixes)
+
+    entries = [(i, {"rule": r, "text": t}) for i, r, t in log] + [(i, {"rule": r, "text": t, "to": to}) for i, r, t, to in repairs]
+    entries.sort(key=lambda e: e[0])
+    removed = title_removed + [e for _, e in entries]
+    text_out = "\n\n".join(p for _, p in body)
+    return Cleaned(title=out_title, text=text_out, removed=removed, flags=flags, meta=meta, n_paragraphs=len(body))
 
 
 # ---------------------------------------------------------------------------
