@@ -130,8 +130,9 @@ _GLUED_COMMA = re.compile(r"(?<=[A-Za-z\d)\]\"”’])[,;:](?=[A-Z][a-z])")
 # sentence end after a word of 2+ letters not itself after a period ("U.S.The", "e.g.The" stay)
 _GLUED_STOP = re.compile(r"(?<![.\w])[A-Za-z]*[a-z]{2}[.!?](?=[A-Z][a-z])")
 _URLISH = re.compile(r"/|@|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
-# capitalised words (2-4) followed by no letter: a name as the document spells it
-_SPACED_NAME = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])")
+# capitalised words (2-4) followed by no letter: a name as the document spells it (also right
+# after a glued lowercase letter: "ChairmanLeo Park" teaches "Leo Park")
+_SPACED_NAME = re.compile(r"(?<![A-Z\d_'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])")
 # a capitalised word after a space, ending a token: maybe the last name word glued to a word ("Kim Jong Unsaid")
 _CAP_TOKEN = re.compile(r"(?<= )[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
 # a capitalised word glued to the next one after a space ("Kim Il SungUniversity"): split only after a known name
