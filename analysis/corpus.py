@@ -117,33 +117,44 @@ class _Glued:
     """Compiled repairs of spaces lost at markup boundaries (``glued`` in the rules YAML)."""
 
     name: str
-    titles: re.Pattern[str]
+    titles: frozenset[str]
     names: frozenset[str]
     common_words: frozenset[str]
 
 
 # A lowercase-uppercase join or punctuation glued to a capital: the cheap test that
 # lets a clean document skip every other repair step.
-_GLUE_SIGNAL = re.compile(r"[A-Za-z][a-z]{2}[A-Z][a-z]|(?<![\w'’-])[a-z]{2,}[A-Z][a-z]|[\w)\]\"”’][,;:.!?][A-Z][a-z]")
-# comma/semicolon/colon after a letter, digit or closing mark ("1,000" has no capital after)
-_GLUED_COMMA = re.compile(r"(?<=[A-Za-z\d)\]\"”’])[,;:](?=[A-Z][a-z])")
-# sentence end after a word of 2+ letters not itself after a period ("U.S.The", "e.g.The" stay)
-_GLUED_STOP = re.compile(r"(?<![.\w])[A-Za-z]*[a-z]{2}[.!?](?=[A-Z][a-z])")
+# (one character-class pair: re scans it far faster than the exact alternatives)
+_GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z]")
+# the character before a lowercase/punctuation-to-capital junction ("tKim", ",Kim", ".The"); which
+# junctions are lost spaces is decided in code (a title before it, a letter or digit before a
+# comma, a word of 2+ letters not after a period before a full stop), so re scans one class
+_JUNCTION = re.compile(r"[a-z,;:.!?](?=[A-Z][a-z])")
+_WORD_BEFORE = re.compile(r"[A-Za-z]+$")
 _URLISH = re.compile(r"/|@|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
 # capitalised words (2-4) followed by no letter: a name as the document spells it (also right
 # after a glued lowercase letter: "ChairmanLeo Park" teaches "Leo Park")
 _SPACED_NAME = re.compile(r"(?<![A-Z\d_'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])")
-# a capitalised word after a space, ending a token: maybe the last name word glued to a word ("Kim Jong Unsaid")
-_CAP_TOKEN = re.compile(r"(?<= )[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
-# a capitalised word glued to the next one after a space ("Kim Il SungUniversity"): split only after a known name
-_CAP_CAP = re.compile(r"(?<= )([A-Z][a-z]+)(?=[A-Z][a-z])")
 # signs of a scrape that glued names: a lowercase-uppercase join inside a multi-word capitalised run
 # ("PresidentKim Il", "ofKim Jong") or punctuation glued to a capital; only then are names repaired
-_NAME_SIGNAL = re.compile(r"[a-z][,;:.]?[A-Z][a-z]* [A-Z][a-z]")
+_NAME_SIGNAL = re.compile(r"[a-z,;:.][A-Z][a-z]* [A-Z][a-z]")
 _NAME_RUN = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}")
 # a lowercase word glued to a capitalised word that starts a multi-word name: "ofKim Jong"
 _WORD_THEN_NAME = re.compile(r"(?<![\w'’-])([a-z]{2,})(?=[A-Z][a-z]* [A-Z])")
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
+
+
+@lru_cache(maxsize=256)
+def _name_tokens(last_words: tuple[str, ...]) -> re.Pattern[str]:
+    """A token after a space that starts with the last word of a known name and runs on: "Unsaid", "SungUniversity".
+
+    Built per set of names (cached): one scan finds the few candidates instead of a
+    callback for every capitalised word.
+    """
+    if not last_words:
+        return re.compile(r"(?!)")
+    alt = "|".join(map(re.escape, sorted(last_words, key=len, reverse=True)))
+    return re.compile(rf"(?<= )(?=(?:{alt})(?:[a-z]|[A-Z][a-z]))[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
 
 
 def _compile_glued(spec: dict[str, Any]) -> _Glued:
@@ -154,11 +165,8 @@ def _compile_glued(spec: dict[str, Any]) -> _Glued:
         titles |= {str(t).rstrip(".") for t in yaml.safe_load((RESOURCES / fname).read_text(encoding="utf-8"))[key]}
     titles |= {str(t) for t in spec.get("extra_titles") or []}
     skip = {str(t) for t in spec.get("not_titles") or []}
-    keep = sorted((t.capitalize() for t in titles if t.isalpha() and len(t) >= int(spec.get("min_title", 4)) and t not in skip),
-                  key=len, reverse=True)
-    # a capitalised title at a token start glued to a capitalised word: "PresidentKim"
-    title_re = re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, keep)) + r")(?=[A-Z][a-z])") if keep else re.compile(r"(?!)")
-    return _Glued(spec.get("name", "glued_space"), title_re, frozenset(spec.get("known_names") or []),
+    keep = {t.capitalize() for t in titles if t.isalpha() and len(t) >= int(spec.get("min_title", 4)) and t not in skip}
+    return _Glued(spec.get("name", "glued_space"), frozenset(keep), frozenset(spec.get("known_names") or []),
                   frozenset(str(w) for w in spec.get("common_words") or []))
 
 
@@ -348,12 +356,17 @@ def _stem(w: str) -> str:
     return w
 
 
-def _is_word(w: str, words: set[str], stems: set[str]) -> bool:
-    """A word of the document (or a function word), or an inflection of one ("visited" <- "visits")."""
-    return len(w) >= 2 and (w in words or _stem(w) in stems)
+def _is_word(w: str, words: set[str], stems: dict[str, set[str]]) -> bool:
+    """A word of the document (or a common word), or an inflection of one ("visited" <- "visits")."""
+    if len(w) < 2:
+        return False
+    if w in words:
+        return True
+    st = _stem(w)
+    return any(st + x in words for x in ("", *_SUFFIXES))
 
 
-def _split_at(before: str, tok: str, names: set[str], last_words: set[str], words: set[str], stems: set[str]) -> int:
+def _split_at(before: str, tok: str, names: set[str], last_words: set[str], words: set[str], stems: dict[str, set[str]]) -> int:
     """Where to split "Unsaid" after "... Kim Jong ": the longest known name ending in tok[:k] whose tail is a word; 0 = none."""
     # a lowercase word may still be glued before the name ("toKim Jong Unand"): look past it
     parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
@@ -365,7 +378,7 @@ def _split_at(before: str, tok: str, names: set[str], last_words: set[str], word
     return 0
 
 
-def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str], words: set[str], stems: set[str],
+def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str], words: set[str], stems: dict[str, set[str]],
                   log: list) -> str:
     """Insert spaces lost at tag boundaries in one paragraph; log (rule, glued, repaired)."""
     def sub(regex: re.Pattern[str], fix: Any, text: str) -> str:
@@ -390,17 +403,15 @@ def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str
     def punct(m: re.Match[str], text: str) -> str | None:
         return None if _URLISH.search(token(text, m.start())) else m.group(0) + " "
 
-    def name_word(m: re.Match[str], text: str) -> str | None:
+    def name_glued(m: re.Match[str], text: str) -> str | None:
         tok = m.group(0)
-        k = _split_at(text[max(0, m.start() - 80):m.start()], tok, names, last_words, words, stems)
+        before = text[max(0, m.start() - 80):m.start()]
+        if text[m.end():m.end() + 1].isupper():  # "SungUniversity": a known name glued to a capitalised word
+            parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
+            if tok in last_words and any(" ".join(parts[j:]) + " " + tok in names for j in range(len(parts))):
+                return tok + " "
+        k = _split_at(before, tok, names, last_words, words, stems)
         return tok[:k] + " " + tok[k:] if k else None
-
-    def name_cap(m: re.Match[str], text: str) -> str | None:
-        tok = m.group(1)
-        if tok not in last_words:
-            return None
-        parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in text[max(0, m.start() - 80):m.start()].split(" ")[-4:-1]]
-        return tok + " " if any(" ".join(parts[j:]) + " " + tok in names for j in range(len(parts))) else None
 
     def word_name(m: re.Match[str], text: str) -> str | None:
         if m.group(1) not in words:
@@ -415,14 +426,26 @@ def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str
                 return m.group(1) + " "
         return None
 
+    def junction(m: re.Match[str], text: str) -> str | None:
+        c, i = m.group(0), m.start()
+        w = _WORD_BEFORE.search(text, max(0, i - 30), i + (c.isalpha()))
+        prev = text[w.start() - 1:w.start()] if w else ""
+        if c.isalpha():  # a title glued to a name: "PresidentKim" (not "McDonald", "iPhone")
+            ok = w is not None and w.group(0) in g.titles and not prev.isalnum()
+        elif c in ",;:":  # after a letter, digit or closing mark ("1,000" has no capital after)
+            ok = i > 0 and (text[i - 1].isalnum() or text[i - 1] in ")]\"”’")
+        else:  # a sentence end after a word of 2+ letters not after a period ("U.S.The", "e.g.The" stay)
+            ok = w is not None and w.end() == i and len(w.group(0)) >= 2 and w.group(0)[-2:].islower() \
+                and not (prev == "." or prev.isalnum() or prev == "_")
+        if not ok or (not c.isalpha() and _URLISH.search(token(text, i))):
+            return None
+        return c + " "
+
     if _GLUE_SIGNAL.search(p):
-        p = sub(_GLUED_COMMA, punct, p)
-        p = sub(_GLUED_STOP, punct, p)
-        p = sub(g.titles, lambda m, _t: m.group(0) + " ", p)
+        p = sub(_JUNCTION, junction, p)
     if names is None:
         return p
-    p = sub(_CAP_TOKEN, name_word, p)
-    p = sub(_CAP_CAP, name_cap, p)
+    p = sub(_name_tokens(tuple(sorted(last_words))), name_glued, p)
     return sub(_WORD_THEN_NAME, word_name, p)
 
 
@@ -546,12 +569,11 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
             names: set[str] | None = None
             words: set[str] = set()
             last_words: set[str] = set()
-            stems: set[str] = set()
+            stems: dict[str, set[str]] = {}
             if _NAME_SIGNAL.search(joined):
                 names = set(g.names) | set(_SPACED_NAME.findall(joined))
                 last_words = {n.rsplit(" ", 1)[-1] for n in names}
                 words = set(_LOWER_WORD.findall(joined)) | g.common_words
-                stems = {_stem(w) for w in words}
             for k, (i, p) in enumerate(body):
                 fixes: list[tuple[str, str, str]] = []
                 body[k] = (i, _repair_glued(p, g, names, last_words, words, stems, fixes))
