@@ -441,8 +441,7 @@ def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str
             return None
         return c + " "
 
-    if _GLUE_SIGNAL.search(p):
-        p = sub(_JUNCTION, junction, p)
+    p = sub(_JUNCTION, junction, p)
     if names is None:
         return p
     p = sub(_name_tokens(tuple(sorted(last_words))), name_glued, p)
