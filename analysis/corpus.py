@@ -131,7 +131,7 @@ _GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z]")
 # comma, a word of 2+ letters not after a period before a full stop), so re scans one class
 _JUNCTION = re.compile(r"[a-z,;:.!?](?=[A-Z][a-z])")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+$")
-_URLISH = re.compile(r"/|@|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
+_URLISH = re.compile(r"/|@|#|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
 # capitalised words (2-4) followed by no letter: a name as the document spells it (also right
 # after a glued lowercase letter: "ChairmanLeo Park" teaches "Leo Park")
 _SPACED_NAME = re.compile(r"(?<![A-Z\d_'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])")
@@ -437,7 +437,7 @@ def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str
         else:  # a sentence end after a word of 2+ letters not after a period ("U.S.The", "e.g.The" stay)
             ok = w is not None and w.end() == i and len(w.group(0)) >= 2 and w.group(0)[-2:].islower() \
                 and not (prev == "." or prev.isalnum() or prev == "_")
-        if not ok or (not c.isalpha() and _URLISH.search(token(text, i))):
+        if not ok or _URLISH.search(token(text, i)):  # URLs, e-mail, @handles, #hashtags stay
             return None
         return c + " "
 

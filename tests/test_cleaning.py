@@ -315,6 +315,8 @@ KEPT = [
     # URLs and e-mail addresses
     "Visit www.Example.com or news.Example.org/Page and write to me@Example.com today.",
     "The link http://site.org/a,Bc is broken.",
+    # social handles and hashtags
+    "Ask @SenatorCollins or follow #ChairmanWatch,Now.",
     # a known name followed by letters that are not a word: not a split
     "Leo Park spoke. Leo Parks were planted.",
     "Ada Moreno spoke. Ada Morenozq was a typo.",
