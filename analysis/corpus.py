@@ -15,7 +15,9 @@ auditable: named rules kept as data (``resources/cleaning_rules.yaml``) match
 whole paragraphs (navigation, stamps, captions, bylines, comment forms), spans
 at the start of the body (datelines), and trailers (related links, comment
 forms) to the end. Rules never branch on the outlet. Every removal is logged,
-so cleaned text, title and the log together account for the raw text.
+so cleaned text, title and the log together account for the raw text. Spaces a
+scrape lost around tagged names ("PresidentKim Il Sungand") are put back, and
+each such repair is logged too (``glued_space``, with the glued and repaired span).
 
 Nothing is dropped silently: a document is either in the table or in
 ``df.attrs["rejected"]`` (id, source, reason).
@@ -122,9 +124,8 @@ class _Glued:
     common_words: frozenset[str]
 
 
-# A lowercase-uppercase join or punctuation glued to a capital: the cheap test that
-# lets a clean document skip every other repair step.
-# (one character-class pair: re scans it far faster than the exact alternatives)
+# A lowercase-uppercase join or punctuation glued to a capital: the cheap test that lets a
+# clean document skip every other repair step (one class pair: re scans it fast).
 _GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z]")
 # the character before a lowercase/punctuation-to-capital junction ("tKim", ",Kim", ".The"); which
 # junctions are lost spaces is decided in code (a title before it, a letter or digit before a
@@ -270,7 +271,8 @@ class Cleaned:
     Attributes:
         title: The title (given, or the first line of the text), or None.
         text: The cleaned body, one paragraph per line, paragraphs separated by a blank line.
-        removed: What cleaning removed, in document order: ``{"rule", "text"}``.
+        removed: What cleaning removed, in document order: ``{"rule", "text"}``; repairs
+            that only insert a space (``glued_space``) add ``"to"``, the repaired span.
         flags: Repairs made: ``html_stripped``, ``no_title``.
         meta: Metadata captured by rules (dateline, dateline_place, dateline_agency, section, stamp).
         n_paragraphs: Paragraphs in ``text``.
@@ -356,7 +358,7 @@ def _stem(w: str) -> str:
     return w
 
 
-def _is_word(w: str, words: set[str], stems: dict[str, set[str]]) -> bool:
+def _is_word(w: str, words: set[str]) -> bool:
     """A word of the document (or a common word), or an inflection of one ("visited" <- "visits")."""
     if len(w) < 2:
         return False
@@ -366,20 +368,19 @@ def _is_word(w: str, words: set[str], stems: dict[str, set[str]]) -> bool:
     return any(st + x in words for x in ("", *_SUFFIXES))
 
 
-def _split_at(before: str, tok: str, names: set[str], last_words: set[str], words: set[str], stems: dict[str, set[str]]) -> int:
+def _split_at(before: str, tok: str, names: set[str], last_words: set[str], words: set[str]) -> int:
     """Where to split "Unsaid" after "... Kim Jong ": the longest known name ending in tok[:k] whose tail is a word; 0 = none."""
     # a lowercase word may still be glued before the name ("toKim Jong Unand"): look past it
     parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
     for k in range(len(tok) - 2, 0, -1):
-        if tok[:k] in last_words and _is_word(tok[k:], words, stems):
+        if tok[:k] in last_words and _is_word(tok[k:], words):
             for j in range(len(parts)):
                 if " ".join(parts[j:]) + " " + tok[:k] in names:
                     return k
     return 0
 
 
-def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str], words: set[str], stems: dict[str, set[str]],
-                  log: list) -> str:
+def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str], words: set[str], log: list) -> str:
     """Insert spaces lost at tag boundaries in one paragraph; log (rule, glued, repaired)."""
     def sub(regex: re.Pattern[str], fix: Any, text: str) -> str:
         out, pos = [], 0
@@ -410,7 +411,7 @@ def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str
             parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
             if tok in last_words and any(" ".join(parts[j:]) + " " + tok in names for j in range(len(parts))):
                 return tok + " "
-        k = _split_at(before, tok, names, last_words, words, stems)
+        k = _split_at(before, tok, names, last_words, words)
         return tok[:k] + " " + tok[k:] if k else None
 
     def word_name(m: re.Match[str], text: str) -> str | None:
@@ -568,14 +569,13 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
             names: set[str] | None = None
             words: set[str] = set()
             last_words: set[str] = set()
-            stems: dict[str, set[str]] = {}
             if _NAME_SIGNAL.search(joined):
                 names = set(g.names) | set(_SPACED_NAME.findall(joined))
                 last_words = {n.rsplit(" ", 1)[-1] for n in names}
                 words = set(_LOWER_WORD.findall(joined)) | g.common_words
             for k, (i, p) in enumerate(body):
                 fixes: list[tuple[str, str, str]] = []
-                body[k] = (i, _repair_glued(p, g, names, last_words, words, stems, fixes))
+                body[k] = (i, _repair_glued(p, g, names, last_words, words, fixes))
                 repairs.extend((i, *f) for f in fixes)
 
     entries = [(i, {"rule": r, "text": t}) for i, r, t in log] + [(i, {"rule": r, "text": t, "to": to}) for i, r, t, to in repairs]
