@@ -15,7 +15,9 @@ auditable: named rules kept as data (``resources/cleaning_rules.yaml``) match
 whole paragraphs (navigation, stamps, captions, bylines, comment forms), spans
 at the start of the body (datelines), and trailers (related links, comment
 forms) to the end. Rules never branch on the outlet. Every removal is logged,
-so cleaned text, title and the log together account for the raw text.
+so cleaned text, title and the log together account for the raw text. Spaces a
+scrape lost around tagged names ("PresidentKim Il Sungand") are put back, and
+each such repair is logged too (``glued_space``, with the glued and repaired span).
 
 Nothing is dropped silently: a document is either in the table or in
 ``df.attrs["rejected"]`` (id, source, reason).
@@ -83,6 +85,7 @@ class Rules:
     line_any: re.Pattern[str]
     line_any_rules: tuple[_Rule, ...]
     cut_all: re.Pattern[str]
+    glued: _Glued | None = None
 
 
 def _union(rules: tuple[_Rule, ...]) -> re.Pattern[str]:
@@ -111,6 +114,63 @@ def _compile(spec: dict[str, Any], defines: dict[str, str], uid: int) -> _Rule:
     return _Rule(spec["name"], spec.get("where", "any"), regex, spec.get("extent", "end"))
 
 
+@dataclass(frozen=True)
+class _Glued:
+    """Compiled repairs of spaces lost at markup boundaries (``glued`` in the rules YAML)."""
+
+    name: str
+    titles: frozenset[str]
+    names: frozenset[str]
+    common_words: frozenset[str]
+
+
+# A lowercase-uppercase join or punctuation glued to a capital: the cheap test that lets a
+# clean document skip every other repair step (one class pair: re scans it fast).
+_GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z]")
+# the character before a lowercase/punctuation-to-capital junction ("tKim", ",Kim", ".The"); which
+# junctions are lost spaces is decided in code (a title before it, a letter or digit before a
+# comma, a word of 2+ letters not after a period before a full stop), so re scans one class
+_JUNCTION = re.compile(r"[a-z,;:.!?](?=[A-Z][a-z])")
+_WORD_BEFORE = re.compile(r"[A-Za-z]+$")
+_URLISH = re.compile(r"/|@|#|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
+# capitalised words (2-4) followed by no letter: a name as the document spells it (also right
+# after a glued lowercase letter: "ChairmanLeo Park" teaches "Leo Park")
+_SPACED_NAME = re.compile(r"(?<![A-Z\d_'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])")
+# signs of a scrape that glued names: a lowercase-uppercase join inside a multi-word capitalised run
+# ("PresidentKim Il", "ofKim Jong") or punctuation glued to a capital; only then are names repaired
+_NAME_SIGNAL = re.compile(r"[a-z,;:.][A-Z][a-z]* [A-Z][a-z]")
+_NAME_RUN = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}")
+# a lowercase word glued to a capitalised word that starts a multi-word name: "ofKim Jong"
+_WORD_THEN_NAME = re.compile(r"(?<![\w'’-])([a-z]{2,})(?=[A-Z][a-z]* [A-Z])")
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
+
+
+@lru_cache(maxsize=256)
+def _name_tokens(last_words: tuple[str, ...]) -> re.Pattern[str]:
+    """A token after a space that starts with the last word of a known name and runs on: "Unsaid", "SungUniversity".
+
+    Built per set of names (cached): one scan finds the few candidates instead of a
+    callback for every capitalised word.
+    """
+    if not last_words:
+        return re.compile(r"(?!)")
+    alt = "|".join(map(re.escape, sorted(last_words, key=len, reverse=True)))
+    return re.compile(rf"(?<= )(?=(?:{alt})(?:[a-z]|[A-Z][a-z]))[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
+
+
+def _compile_glued(spec: dict[str, Any]) -> _Glued:
+    titles: set[str] = set()
+    src = spec.get("titles_from")
+    if src:
+        fname, _, key = src.partition("#")
+        titles |= {str(t).rstrip(".") for t in yaml.safe_load((RESOURCES / fname).read_text(encoding="utf-8"))[key]}
+    titles |= {str(t) for t in spec.get("extra_titles") or []}
+    skip = {str(t) for t in spec.get("not_titles") or []}
+    keep = {t.capitalize() for t in titles if t.isalpha() and len(t) >= int(spec.get("min_title", 4)) and t not in skip}
+    return _Glued(spec.get("name", "glued_space"), frozenset(keep), frozenset(spec.get("known_names") or []),
+                  frozenset(str(w) for w in spec.get("common_words") or []))
+
+
 @lru_cache(maxsize=8)
 def load_rules(path: str | None = None) -> Rules:
     """Read and compile the cleaning rules once (cached).
@@ -135,6 +195,7 @@ def load_rules(path: str | None = None) -> Rules:
         line_any=_union(line_any),
         line_any_rules=line_any,
         cut_all=_union(compiled["cut"]),
+        glued=_compile_glued(spec["glued"]) if spec.get("glued") else None,
     )
 
 
@@ -210,7 +271,8 @@ class Cleaned:
     Attributes:
         title: The title (given, or the first line of the text), or None.
         text: The cleaned body, one paragraph per line, paragraphs separated by a blank line.
-        removed: What cleaning removed, in document order: ``{"rule", "text"}``.
+        removed: What cleaning removed, in document order: ``{"rule", "text"}``; repairs
+            that only insert a space (``glued_space``) add ``"to"``, the repaired span.
         flags: Repairs made: ``html_stripped``, ``no_title``.
         meta: Metadata captured by rules (dateline, dateline_place, dateline_agency, section, stamp).
         n_paragraphs: Paragraphs in ``text``.
@@ -283,6 +345,108 @@ def _inline(p: str, rules: Rules, scope: set[str], log: list, meta: dict) -> str
             if r.where == "lead":
                 break
     return p
+
+
+_SUFFIXES = ("ing", "ed", "es", "ly", "s", "d")
+
+
+def _stem(w: str) -> str:
+    """Crude stem (strip one inflection), enough to see "visited" and "visits" as one word."""
+    for x in _SUFFIXES:
+        if w.endswith(x) and len(w) - len(x) >= 3:
+            return w[: -len(x)]
+    return w
+
+
+def _is_word(w: str, words: set[str]) -> bool:
+    """A word of the document (or a common word), or an inflection of one ("visited" <- "visits")."""
+    if len(w) < 2:
+        return False
+    if w in words:
+        return True
+    st = _stem(w)
+    return any(st + x in words for x in ("", *_SUFFIXES))
+
+
+def _split_at(before: str, tok: str, names: set[str], last_words: set[str], words: set[str]) -> int:
+    """Where to split "Unsaid" after "... Kim Jong ": the longest known name ending in tok[:k] whose tail is a word; 0 = none."""
+    # a lowercase word may still be glued before the name ("toKim Jong Unand"): look past it
+    parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
+    for k in range(len(tok) - 2, 0, -1):
+        if tok[:k] in last_words and _is_word(tok[k:], words):
+            for j in range(len(parts)):
+                if " ".join(parts[j:]) + " " + tok[:k] in names:
+                    return k
+    return 0
+
+
+def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str], words: set[str], log: list) -> str:
+    """Insert spaces lost at tag boundaries in one paragraph; log (rule, glued, repaired)."""
+    def sub(regex: re.Pattern[str], fix: Any, text: str) -> str:
+        out, pos = [], 0
+        for m in regex.finditer(text):
+            new = fix(m, text)
+            if new is None:
+                continue
+            out.append(text[pos:m.start()])
+            out.append(new)
+            # log the whole whitespace-delimited span, so "Then,Kim" reads as such
+            a = text.rfind(" ", 0, m.start()) + 1
+            b = len(text) if (b := text.find(" ", m.end())) < 0 else b
+            log.append((g.name, text[a:b], text[a:m.start()] + new + text[m.end():b]))
+            pos = m.end()
+        return "".join(out) + text[pos:] if out else text
+
+    def token(text: str, i: int) -> str:
+        a, b = text.rfind(" ", 0, i) + 1, text.find(" ", i)
+        return text[a:] if b < 0 else text[a:b]
+
+    def punct(m: re.Match[str], text: str) -> str | None:
+        return None if _URLISH.search(token(text, m.start())) else m.group(0) + " "
+
+    def name_glued(m: re.Match[str], text: str) -> str | None:
+        tok = m.group(0)
+        before = text[max(0, m.start() - 80):m.start()]
+        if text[m.end():m.end() + 1].isupper():  # "SungUniversity": a known name glued to a capitalised word
+            parts = [w.lstrip("abcdefghijklmnopqrstuvwxyz") for w in before.split(" ")[-4:-1]]
+            if tok in last_words and any(" ".join(parts[j:]) + " " + tok in names for j in range(len(parts))):
+                return tok + " "
+        k = _split_at(before, tok, names, last_words, words)
+        return tok[:k] + " " + tok[k:] if k else None
+
+    def word_name(m: re.Match[str], text: str) -> str | None:
+        if m.group(1) not in words:
+            return None
+        run = _NAME_RUN.match(text, m.end())
+        if run is None:
+            return None
+        parts = run.group(0).split(" ")
+        for j in range(len(parts), 1, -1):
+            n = " ".join(parts[:j])
+            if n in names and not text[m.end() + len(n):m.end() + len(n) + 1].islower():
+                return m.group(1) + " "
+        return None
+
+    def junction(m: re.Match[str], text: str) -> str | None:
+        c, i = m.group(0), m.start()
+        w = _WORD_BEFORE.search(text, max(0, i - 30), i + (c.isalpha()))
+        prev = text[w.start() - 1:w.start()] if w else ""
+        if c.isalpha():  # a title glued to a name: "PresidentKim" (not "McDonald", "iPhone")
+            ok = w is not None and w.group(0) in g.titles and not prev.isalnum()
+        elif c in ",;:":  # after a letter, digit or closing mark ("1,000" has no capital after)
+            ok = i > 0 and (text[i - 1].isalnum() or text[i - 1] in ")]\"”’")
+        else:  # a sentence end after a word of 2+ letters not after a period ("U.S.The", "e.g.The" stay)
+            ok = w is not None and w.end() == i and len(w.group(0)) >= 2 and w.group(0)[-2:].islower() \
+                and not (prev == "." or prev.isalnum() or prev == "_")
+        if not ok or _URLISH.search(token(text, i)):  # URLs, e-mail, @handles, #hashtags stay
+            return None
+        return c + " "
+
+    p = sub(_JUNCTION, junction, p)
+    if names is None:
+        return p
+    p = sub(_name_tokens(tuple(sorted(last_words))), name_glued, p)
+    return sub(_WORD_THEN_NAME, word_name, p)
 
 
 def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = None) -> Cleaned:
@@ -383,7 +547,7 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
     # Paragraphs repeated back to back: a headline-like pair is a teaser link shown twice
     # (both copies go); a repeated sentence keeps its first copy. Copies far apart are
     # kept: refrains, transcript replies ("Yeah.") and timeline headings are the article's.
-    body: list[str] = []
+    body: list[tuple[int, str]] = []
     for k, (i, p) in enumerate(kept):
         prev = kept[k - 1][1] if k else None
         nxt = kept[k + 1][1] if k + 1 < len(kept) else None
@@ -394,11 +558,31 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
             if p == prev:
                 log.append((i, rules.repeated_name, p))
                 continue
-        body.append(p)
+        body.append((i, p))
 
-    log.sort(key=lambda t: t[0])
-    removed = title_removed + [{"rule": r, "text": t} for _, r, t in log]
-    return Cleaned(title=out_title, text="\n\n".join(body), removed=removed, flags=flags, meta=meta, n_paragraphs=len(body))
+    # Spaces lost around tagged names: names and words are learned from the whole body
+    repairs: list[tuple[int, str, str, str]] = []
+    g = rules.glued
+    if g is not None and body:
+        joined = "\n".join(p for _, p in body)
+        if _GLUE_SIGNAL.search(joined):
+            names: set[str] | None = None
+            words: set[str] = set()
+            last_words: set[str] = set()
+            if _NAME_SIGNAL.search(joined):
+                names = set(g.names) | set(_SPACED_NAME.findall(joined))
+                last_words = {n.rsplit(" ", 1)[-1] for n in names}
+                words = set(_LOWER_WORD.findall(joined)) | g.common_words
+            for k, (i, p) in enumerate(body):
+                fixes: list[tuple[str, str, str]] = []
+                body[k] = (i, _repair_glued(p, g, names, last_words, words, fixes))
+                repairs.extend((i, *f) for f in fixes)
+
+    entries = [(i, {"rule": r, "text": t}) for i, r, t in log] + [(i, {"rule": r, "text": t, "to": to}) for i, r, t, to in repairs]
+    entries.sort(key=lambda e: e[0])
+    removed = title_removed + [e for _, e in entries]
+    text_out = "\n\n".join(p for _, p in body)
+    return Cleaned(title=out_title, text=text_out, removed=removed, flags=flags, meta=meta, n_paragraphs=len(body))
 
 
 # ---------------------------------------------------------------------------

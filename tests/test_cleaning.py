@@ -162,7 +162,8 @@ def _accounted(raw: str, c) -> bool:
         return Counter(ch for ch in s if not ch.isspace())
     out = chars(c.title or "") + chars(c.text)
     for r in c.removed:
-        out += chars(r["text"])
+        if "to" not in r:  # repairs (glued_space) insert spaces; they remove nothing
+            out += chars(r["text"])
     return chars(raw) == out
 
 
@@ -265,3 +266,108 @@ def test_cleaning_never_raises_and_accounts_for_every_character(lines, sep, titl
         assert _accounted(raw, c)
     else:
         assert _accounted(raw, type(c)(title=None, text=c.text, removed=[r for r in c.removed if r["rule"] != "title_section_suffix"]))
+
+
+# --- Spaces lost at tag boundaries (glued_space): own sentences, one row per construction.
+def _body(text: str) -> str:
+    return clean_text("Title\n\n" + text).text
+
+
+GLUED = [
+    # title glued to a capitalised name
+    ("The letter reached PresidentAda Moreno today.", "The letter reached President Ada Moreno today."),
+    ("ChairmanLeo Park opened the session.", "Chairman Leo Park opened the session."),
+    ("SecretaryMira Holt and ComradeIvo Tan met.", "Secretary Mira Holt and Comrade Ivo Tan met."),
+    # known multi-word name (spaced elsewhere in the document) glued to a following word, in a
+    # document showing lost spaces (a title glued to a name) elsewhere
+    ("ChairmanAda Moreno spoke. Later Ada Morenosaid it was done.", "Chairman Ada Moreno spoke. Later Ada Moreno said it was done."),
+    ("ChairmanLeo Park arrived. Leo Parkand his aides left.", "Chairman Leo Park arrived. Leo Park and his aides left."),
+    # inflection of a word of the document: "toured" <- "tours"
+    ("ChairmanLeo Park tours farms. Leo Parktoured one.", "Chairman Leo Park tours farms. Leo Park toured one."),
+    # a name from the known_names list needs no spaced copy
+    ("Then PresidentKim Il Sungand ChairmanKim Jong Ilon the hill spoke.",
+     "Then President Kim Il Sung and Chairman Kim Jong Il on the hill spoke."),
+    # a lowercase word glued before a known name
+    ("Ada Moreno won. Thanks were sent toAda Moreno, who smiled.", "Ada Moreno won. Thanks were sent to Ada Moreno, who smiled."),
+    # known name glued to a capitalised word
+    ("ChairmanLeo Park founded it. The Leo ParkFoundation grew.", "Chairman Leo Park founded it. The Leo Park Foundation grew."),
+    # punctuation glued to a capitalised word
+    ("Then,Leo Park spoke.", "Then, Leo Park spoke."),
+    ("It rained.The match went on; it ended late.", "It rained. The match went on; it ended late."),
+    ("He waited (a while),Then he left.", "He waited (a while), Then he left."),
+]
+
+
+@pytest.mark.parametrize("raw, expected", GLUED)
+def test_glued_space_restored(raw, expected):
+    assert _body(raw) == expected
+
+
+KEPT = [
+    # genuine camel case and brand names
+    "McDonald met DeSantis and LeBron James.",
+    "She bought an iPhone and watched YouTube.",
+    "The slides were in PowerPoint, the code in JavaScript.",
+    "MrBeast posted a video; FirstEnergy paid.",
+    # numbers, abbreviations, initials
+    "It cost 1,000 dollars or 2.5 million in the U.S.The rest is unclear.",
+    "See e.g.The list, Ph.D.Thesis and H.E.Kim at 10:30.",
+    # URLs and e-mail addresses
+    "Visit www.Example.com or news.Example.org/Page and write to me@Example.com today.",
+    "The link http://site.org/a,Bc is broken.",
+    # social handles and hashtags
+    "Ask @SenatorCollins or follow #ChairmanWatch,Now.",
+    # a known name followed by letters that are not a word: not a split
+    "Leo Park spoke. Leo Parks were planted.",
+    "Ada Moreno spoke. Ada Morenozq was a typo.",
+    # a name prefix of another name: no split without a word
+    "Leo Park spoke. Leo Parkinson spoke too.",
+    # name + word is repaired only in a document with another sign of lost spaces (the cheap gate)
+    "Ada Moreno spoke. Later Ada Morenosaid it was done.",
+]
+
+
+@pytest.mark.parametrize("raw", KEPT)
+def test_glued_space_keeps_genuine_forms(raw):
+    c = clean_text("Title\n\n" + raw)
+    assert c.text == raw
+    assert not [r for r in c.removed if r["rule"] == "glued_space"]
+
+
+@pytest.mark.parametrize(
+    "raw, log",
+    [
+        ("PresidentAda Moreno won.", [("PresidentAda", "President Ada")]),
+        ("Leo Park came. Then,Leo Parksaid no.", [("Then,Leo", "Then, Leo"), ("Parksaid", "Park said")]),
+    ],
+)
+def test_glued_space_is_logged(raw, log):
+    c = clean_text("Title\n\n" + raw)
+    assert [(r["text"], r["to"]) for r in c.removed if r["rule"] == "glued_space"] == log
+    assert _accounted("Title\n\n" + raw, c)
+
+
+def test_glued_space_rule_can_be_switched_off(tmp_path):
+    from analysis.config import RESOURCES
+    spec = (RESOURCES / "cleaning_rules.yaml").read_text(encoding="utf-8")
+    off = tmp_path / "rules.yaml"
+    off.write_text(spec[: spec.index("\nglued:")], encoding="utf-8")
+    assert clean_text("Title\n\nPresidentAda Moreno won.", rules_path=str(off)).text == "PresidentAda Moreno won."
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["PresidentAda", "Moreno", "Ada", "Morenosaid", "toAda", "said", "Then,", "It",
+                                 "rained.The", "1,000", "U.S.The", "iPhone", "McDonald", "www.Ex.com", "x"]),
+                max_size=25))
+def test_glued_space_only_inserts_spaces(tokens):
+    body = "We note " + " ".join(tokens) + "."
+    c = clean_text("Title\n\n" + body)
+    assert c.text.replace(" ", "") == body.replace(" ", "")
+    for r in c.removed:
+        if r["rule"] == "glued_space":
+            assert r["to"].replace(" ", "") == r["text"] and len(r["to"]) > len(r["text"])
+
+
+def test_glued_name_not_split_when_tail_is_no_word():
+    # "Leo Parkinson": "inson" is no word, so a glued-looking longer name stays whole
+    assert _body("ChairmanLeo Park spoke. Leo Parkinson spoke too.") == "Chairman Leo Park spoke. Leo Parkinson spoke too."
