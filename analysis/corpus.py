@@ -126,7 +126,7 @@ class _Glued:
 
 # A lowercase-uppercase join or punctuation glued to a capital: the cheap test that lets a
 # clean document skip every other repair step (one class pair: re scans it fast).
-_GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z]")
+_GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z][a-z]")  # not "U.S.": a capital then a lower-case letter
 # the character before a lowercase/punctuation-to-capital junction ("tKim", ",Kim", ".The"); which
 # junctions are lost spaces is decided in code (a title before it, a letter or digit before a
 # comma, a word of 2+ letters not after a period before a full stop), so re scans one class
