@@ -428,6 +428,18 @@ def _group_bootstrap(values: np.ndarray, sizes: np.ndarray, *, n_boot: int, rng:
     return out
 
 
+def _put_intervals(out: pd.DataFrame, point: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+    """Columns mean/low/high and pos_/neg_ share/low/high from (groups x 3) points and bounds, in place.
+
+    Bounds are widened to contain the point (a percentile interval can miss it when
+    every replicate lies on one side, e.g. a group of one document).
+    """
+    for j, name in enumerate(("", "pos_", "neg_")):
+        out[f"{name}share" if name else "mean"] = point[:, j]
+        out[f"{name}low" if name else "low"] = np.minimum(low[:, j], point[:, j])
+        out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
+
+
 def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_boot: int = 2000,
               seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD) -> pd.DataFrame:
     """Mean compound and positive/negative shares per group, with bootstrap intervals over segments.
@@ -463,10 +475,7 @@ def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_
     out = pd.DataFrame(list(keys) if len(by) > 1 else {by[0]: list(keys)}, columns=by)
     out["segments"] = sizes
     out["documents"] = grouped["id"].nunique().to_numpy() if "id" in df.columns else np.nan
-    for j, name in enumerate(("", "pos_", "neg_")):
-        out[f"{name}share" if name else "mean"] = point[:, j]
-        out[f"{name}low" if name else "low"] = np.minimum(low[:, j], point[:, j])
-        out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
+    _put_intervals(out, point, low, high)
     return out[cols].reset_index(drop=True)
 
 
@@ -622,10 +631,7 @@ def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000
     out = pd.DataFrame(list(grouped.size().index), columns=by)
     out["segments"] = tot[:, 3].astype(np.int64)
     out["documents"] = sizes
-    for j, name in enumerate(("", "pos_", "neg_")):
-        out[f"{name}share" if name else "mean"] = point[:, j]
-        out[f"{name}low" if name else "low"] = np.minimum(low[:, j], point[:, j])
-        out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
+    _put_intervals(out, point, low, high)
     return out[cols].reset_index(drop=True)
 
 
