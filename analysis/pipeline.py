@@ -252,11 +252,17 @@ def _fingerprint(corpus: Path) -> dict[str, Any]:
     return {"path": str(corpus), "files": 1, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
+def _read_manifest(out: Path) -> dict[str, Any] | None:
+    """The run's ``manifest.json`` (arguments, completeness, counts), or None if there is none."""
+    path = out / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def _prepare(out: Path, arguments: dict[str, Any], *, restart: bool) -> dict[int, dict[str, int]]:
     """Create or reopen ``out``; return the partitions an earlier run finished."""
-    manifest = out / "manifest.json"
-    if manifest.exists():
-        previous = json.loads(manifest.read_text(encoding="utf-8")).get("arguments")
+    manifest = _read_manifest(out)
+    if manifest is not None:
+        previous = manifest.get("arguments")
         if previous == arguments:
             return _finished(out)
         if not restart:
@@ -269,14 +275,14 @@ def _prepare(out: Path, arguments: dict[str, Any], *, restart: bool) -> dict[int
     elif out.exists() and any(out.iterdir()):
         # Never delete files this module did not write.
         raise InputError("exists, is not empty and is not a pipeline output; choose another --out", source=str(out))
-    if manifest.exists():  # restart requested: discard the earlier run
+    if manifest is not None:  # restart requested: discard the earlier run
         for sub in (*TABLES, _MARKERS, _PARTIALS, "aggregates"):
             shutil.rmtree(out / sub, ignore_errors=True)
-        manifest.unlink(missing_ok=True)
+        (out / "manifest.json").unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     for sub in (*TABLES, _MARKERS, *(f"{_PARTIALS}/{a}" for a in (*AGGREGATES, "sample"))):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": False}, manifest)
+    _write_json({"schema_version": SCHEMA_VERSION, "arguments": arguments, "complete": False}, out / "manifest.json")
     return {}
 
 
@@ -465,7 +471,7 @@ def aggregate(out: str | Path) -> dict[str, Path]:
     for name in AGGREGATES:
         paths[name] = target / f"{name}.parquet"
         _merge(out, name, paths[name])
-    arguments = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["arguments"]
+    arguments = _read_manifest(out)["arguments"]
     paths["keyness"], paths["top_terms"] = target / "keyness.parquet", target / "top_terms.parquet"
     # runs made before schema 5 have no keyness arguments: the defaults, as their notebooks used
     _top_terms(paths["group_terms"], paths["groups"], paths["keyness"], paths["top_terms"],
@@ -1292,7 +1298,7 @@ class Results:
 
     def manifest(self) -> dict[str, Any]:
         """The run's manifest: arguments, completeness and counts."""
-        return json.loads((self.out / "manifest.json").read_text(encoding="utf-8"))
+        return _read_manifest(self.out)
 
     def sample(self, *, groups: list[str] | None = None) -> pd.DataFrame:
         """The run's text sample (of ``groups`` only, if given), shaped like :func:`analysis.corpus.load_corpus` output.
@@ -1397,8 +1403,7 @@ def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", n
     key = json.dumps([arguments, meta and _fingerprint(Path(meta).resolve()), code_version()], sort_keys=True)
     name = f"{path.stem.split('.')[0] or 'corpus'}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
     out = Path(cache if cache is not None else PROCESSED / RUNS) / name
-    manifest = out / "manifest.json"
-    if not (manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("complete")):
+    if not (_read_manifest(out) or {}).get("complete"):
         run(path, out, group_by=group_by, ngram_max=ngram_max, chunk_size=chunk_size, sample_k=sample_k,
             sample_cap=sample_cap, progress=progress)
     return results(out)
@@ -1428,9 +1433,9 @@ def results(out: str | Path) -> Results:
         InputError: ``out`` holds no run, or an unfinished one (rerun ``run`` to finish it).
     """
     out = Path(out)
-    manifest = out / "manifest.json"
-    if not manifest.exists():
+    manifest = _read_manifest(out)
+    if manifest is None:
         raise InputError("not a pipeline output (no manifest.json); run `python -m analysis run` first", source=str(out))
-    if not json.loads(manifest.read_text(encoding="utf-8")).get("complete"):
+    if not manifest.get("complete"):
         raise InputError("the run is unfinished; rerun it with the same arguments to resume", source=str(out))
     return Results(out)
