@@ -124,12 +124,11 @@ class _Glued:
     common_words: frozenset[str]
 
 
-# A lowercase-uppercase join or punctuation glued to a capital: the cheap test that lets a
-# clean document skip every other repair step (one class pair: re scans it fast).
-_GLUE_SIGNAL = re.compile(r"[a-z,;:.!?][A-Z][a-z]")  # not "U.S.": a capital then a lower-case letter
-# the character before a lowercase/punctuation-to-capital junction ("tKim", ",Kim", ".The"); which
-# junctions are lost spaces is decided in code (a title before it, a letter or digit before a
-# comma, a word of 2+ letters not after a period before a full stop), so re scans one class
+# the character before a lowercase/punctuation-to-capital junction ("tKim", ",Kim", ".The"; not
+# "U.S.": a capital then a lower-case letter); which junctions are lost spaces is decided in code
+# (a title before it, a letter or digit before a comma, a word of 2+ letters not after a period
+# before a full stop), so re scans one class. Also the cheap test that lets a clean document
+# skip every repair step.
 _JUNCTION = re.compile(r"[a-z,;:.!?](?=[A-Z][a-z])")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+$")
 _URLISH = re.compile(r"/|@|#|www\.|\.(?:com|org|net|gov|edu|io|html?)\b", re.I)
@@ -565,7 +564,7 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
     g = rules.glued
     if g is not None and body:
         joined = "\n".join(p for _, p in body)
-        if _GLUE_SIGNAL.search(joined):
+        if _JUNCTION.search(joined):
             names: set[str] | None = None
             words: set[str] = set()
             last_words: set[str] = set()
