@@ -383,7 +383,10 @@ _TOK = re.compile(r"(?:[A-Z]\.){2,}|\w+(?:[-'’.]\w+)*|[^\w\s]")
 # title abbreviations keep their period ("Sen. Lindsey Graham" is one mention)
 _TITLE_ABBR = "Mr|Mrs|Ms|Messrs|Dr|Prof|Sen|Sens|Rep|Reps|Gov|Gen|Lt|Col|Maj|Capt|Cmdr|Adm|Sgt|Cpl|Pvt|Amb|Pres|Rev|Hon|Atty|Supt|Jr|Sr|St"
 # the titles as a trie: same matches (titles hold no period, so at most one is followed by one)
-_TOK_NP = re.compile(r"(?:" + _trie_regex(_TITLE_ABBR.split("|")) + r")\.|(?:[A-Z]\.){2,}|[A-Z]\.(?=[ \u00a0][A-Z])|\w+(?:[-'’.]\w+)*|[^\w\s]")
+# the three alternatives that need a capital sit behind one (?=[A-Z]) test: re tries
+# alternatives one by one, and most tokens are lower case (20% faster, same tokens)
+_TOK_NP = re.compile(r"(?=[A-Z])(?:(?:" + _trie_regex(_TITLE_ABBR.split("|")) + r")\.|(?:[A-Z]\.){2,}|[A-Z]\.(?=[ \u00a0][A-Z]))"
+                     r"|\w+(?:[-'’.]\w+)*|[^\w\s]")
 _POSS = re.compile(r"['’]s?$")
 _LEADING_JUNK = frozenset(
     "but and so yet meanwhile however today also then now still in on at last when while after "
@@ -401,12 +404,15 @@ _PREPS = frozenset("to in on at of for with by about from during after before ov
 _CONNECT = frozenset(["of", "for", "de", "al", "bin", "von", "van", "der", "la", "and", "the", "on", "in"])
 
 
-def _is_cap(tok: str) -> bool:
-    return tok[:1].isupper() or (tok[:1].isdigit() and False)
-
-
 def _head_word(tok: str) -> str:
-    return _POSS.sub("", tok.lower())
+    # _POSS.sub by string tests (43k calls per 300 articles); the regex stays for a
+    # final newline, before which `$` also matches
+    w = tok.lower()
+    if w.endswith(("'s", "’s")):
+        return w[:-2]
+    if w.endswith(("'", "’")):
+        return w[:-1]
+    return _POSS.sub("", w) if w.endswith("\n") else w
 
 
 def _gov_word(word: str, lex: _Lexicon) -> bool:
@@ -601,15 +607,15 @@ def _np_at(text: str, toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -
     low_seen = i - 1  # -1: the rules looked before the first token
     acronym = tok.isupper() and len(tok) > 1 and not (i > 0 and toks[i - 1][0].isupper() and len(toks[i - 1][0]) > 1)
     if low in lex.not_heads and not acronym and not (
-            i > 0 and _is_cap(toks[i - 1][0]) and toks[i - 1][0].lower() not in lex.not_heads
+            i > 0 and toks[i - 1][0][:1].isupper() and toks[i - 1][0].lower() not in lex.not_heads
             and toks[i - 1][0].lower() not in _LEADING_JUNK) and not (
             # a capitalised word after "the" is a name ("the Times said")
-            _is_cap(tok) and i > 0 and toks[i - 1][0] in ("the", "The")):
+            tok[:1].isupper() and i > 0 and toks[i - 1][0] in ("the", "The")):
         # "..., is believed to", "An estimated", "the main": no head noun ("IS" is an
         # acronym, "READ MORE" a heading)
         return None, False, low_seen
     head_is_lex = _lex_noun(_head_word(tok), lex)
-    if not (_is_cap(tok) or head_is_lex):
+    if not (tok[:1].isupper() or head_is_lex):
         # any other noun heads a speaker only right after a determiner or at the
         # start of the clause ("Fact-checkers noted", "the company said")
         if not (tok.isalpha() or "-" in tok) or low in _PREPS or low in _LEADING_JUNK:
@@ -632,16 +638,16 @@ def _np_at(text: str, toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -
             if (t.isdigit() or tl in _NUMBERS) and j - 1 >= 0 and toks[j - 1][0].lower() in lex.definite:
                 j -= 1  # "the two foreign ministers": definite, not an unnamed source
             break
-        if _is_cap(t) or t in "-" or (len(t) > 1 and _POSS.search(t) and t[:1].isupper()):
+        if t[:1].isupper() or t in "-" or (len(t) > 1 and _POSS.search(t) and t[:1].isupper()):
             j -= 1
             continue
         if tl in lex.titles or tl in lex.roles or _lex_noun(tl, lex):
             j -= 1
             continue
-        if tl in _CONNECT and j - 2 >= 0 and _is_cap(toks[j - 2][0]) and _is_cap(toks[j][0]):
+        if tl in _CONNECT and j - 2 >= 0 and toks[j - 2][0][:1].isupper() and toks[j][0][:1].isupper():
             j -= 1
             continue
-        if tl == "to" and j - 2 >= 0 and toks[j - 2][0].lower() in lex.titles and _is_cap(toks[j][0]):
+        if tl == "to" and j - 2 >= 0 and toks[j - 2][0].lower() in lex.titles and toks[j][0][:1].isupper():
             j -= 1  # "Ambassador to South Korea Alexander Timonin": the title goes on
             continue
         if head_is_lex and t.isalpha() and t.islower() and mods < 3 and tl not in _PREPS and tl not in lex.between:
@@ -699,9 +705,9 @@ def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
     while k < len(toks) and k - j < 10:
         t = toks[k][0]
         tl = t.lower()
-        if _is_cap(t) or _lex_noun(_head_word(t), lex):
+        if t[:1].isupper() or _lex_noun(_head_word(t), lex):
             last = k
-        elif t == "-" or (tl in _CONNECT and last == k - 1 and k + 1 < len(toks) and _is_cap(toks[k + 1][0])):
+        elif t == "-" or (tl in _CONNECT and last == k - 1 and k + 1 < len(toks) and toks[k + 1][0][:1].isupper()):
             pass
         elif t.isalpha() and t.islower() and tl not in _PREPS and tl not in lex.between and k + 1 < len(toks) and (
                 last < 0 or _lex_noun(_head_word(toks[k + 1][0]), lex)):
@@ -1548,8 +1554,12 @@ def extract_quotes(text: str) -> list[Quote]:
         return []
     sent_starts = [s.start for s in sents]
 
+    bisect_right = bisect.bisect_right
+
     def sent_of(pos: int):
-        k = _sent_index(sent_starts, pos)
+        k = bisect_right(sent_starts, pos) - 1
+        if k < 0:
+            k = 0
         st = sents[k]
         return (k, st.start, st.end) if st.start <= pos < st.end else None
 
@@ -1677,7 +1687,12 @@ def extract_quotes(text: str) -> list[Quote]:
         cand_spans.sort(key=lambda sf: (not (sf[1].clause in ("bare", "listener") or text[max(0, sf[0][0] - 6) : sf[0][0]].rstrip().endswith("that")),
                                         sf[0][0] - sf[0][1]))
         for (cs, ce), f in cand_spans:
-            if any(not (ce <= a or cs >= b) for a, b in covered):
+            overlap = False
+            for ca, cb in covered:  # a loop, not any(genexpr): ~220 pairs an article
+                if not (ce <= ca or cs >= cb):
+                    overlap = True
+                    break
+            if overlap:
                 # a direct quote already covers that content
                 continue
             inner = [it for it in items if it["kind"] == "partial" and cs <= it["start"] and it["end"] <= ce + 2]
