@@ -127,6 +127,7 @@ class _Lexicon:
     cue_re: re.Pattern
     cue_clause: dict[str, str]
     according_re: re.Pattern
+    according_guards: tuple
     quoted_as_re: tuple
     passive_re: re.Pattern
     described_re: tuple
@@ -220,6 +221,9 @@ def _lexicon() -> _Lexicon:
         cue_re=re.compile(r"\b(?:" + _trie_regex(clause) + r")(?![\w'’-])"),
         cue_clause=clause,
         according_re=re.compile(r"(?:" + _alt(_cap_variants(ph["according"])) + r")(?!\w)"),
+        # plain phrases only (the data may hold regex syntax): "" is in every text
+        according_guards=tuple(str(p)[1:] for p in ph["according"])
+        if all(re.fullmatch(r"[a-z ]+", str(p)) for p in ph["according"]) else ("",),
         quoted_as_re=tuple(re.compile(p + r"(?!\w)") for p in _cap_variants(ph["quoted_as"])),
         passive_re=re.compile(r"(?:" + _alt(ph["passive"]) + r")(?!\w)"),
         described_re=tuple(re.compile(p + r"(?!\w)") for p in _cap_variants(ph["described"])),
@@ -1538,7 +1542,8 @@ def extract_quotes(text: str) -> list[Quote]:
         # a title-case headline ("Mayor Says Harbour Will Close"): its cues are capitalised
         cue_matches = [m for m in lex.cue_re.finditer(head) if not text[m.start()].islower()] + cue_matches
         cue_matches.sort(key=lambda m: m.start())
-    according_matches = list(lex.according_re.finditer(text))
+    # a substring test (C speed) first: every match holds one of the phrases past its first letter
+    according_matches = list(lex.according_re.finditer(text)) if any(g in text for g in lex.according_guards) else []
     for m in cue_matches + according_matches:
         wanted.add(max(0, bisect.bisect_right(para_starts, m.start()) - 1))
     nominal_anchors = _nominal_anchors(text, lex)
@@ -1950,11 +1955,12 @@ _LISTENER = re.compile(
     r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?:\s+(?:on|in|at|during|last|this) [\w-]+(?: [\w-]+)?)?(?=[\s,])"
 )
 _CLAUSE_BREAK = re.compile(
-    # ", but", ";", a dash; written as one leading character class (a look-behind then
-    # tells which) so re skips to candidates: only the start of a match is used
-    r"[,;\s](?:(?<=,)\s+(?:but|adding|saying|noting|calling|according|referring|citing)\s|(?<=;)|(?<=\s)[—–]\s|(?<=\s)--\s"
-    # a second verb of the same subject: "said X and suggested that ...", "said X, recalled that"
-    r"|(?<=,)\s+and\s+(?=[a-z]{3,}ed\s)|(?<=\s)\s*and\s+(?=[a-z]{3,}ed\s)|(?<=,)\s+(?=[a-z]{3,}ed\s+(?:that|to)\s))"
+    # ", but", ";", a dash, or a second verb of the same subject ("said X and suggested
+    # that ...", "said X, recalled that"); only the start of a match is used, so the rest
+    # is look-ahead, grouped by the first character (re tries alternatives one by one)
+    r",(?=\s+(?:but|adding|saying|noting|calling|according|referring|citing)\s|\s+and\s+(?=[a-z]{3,}ed\s)"
+    r"|\s+(?=[a-z]{3,}ed\s+(?:that|to)\s))"
+    r"|;|\s(?=[—–]\s|--\s|\s*and\s+(?=[a-z]{3,}ed\s))"
 )
 _PARTICIPLE_AFTER = re.compile(r"\s*,\s*[a-z]+ing\b")
 # one leading character class so re skips to candidates (only match starts are used)
