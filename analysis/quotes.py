@@ -310,8 +310,7 @@ def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int
     start_para = 0
     last_para = 0
 
-    def para_of(pos: int) -> int:
-        return max(0, bisect.bisect_right(para_starts, pos) - 1)
+    bisect_right = bisect.bisect_right
 
     def flush_unclosed() -> None:
         # unbalanced: end at the last paragraph the quote reached, never beyond
@@ -323,8 +322,10 @@ def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int
         open_at = None
 
     for m in _DOUBLE.finditer(text):
-        i, j = m.start(), m.end()
-        p = para_of(i)
+        i, j = m.span()
+        p = bisect_right(para_starts, i) - 1
+        if p < 0:
+            p = 0
         if open_at is not None and p != last_para:
             # the quote ran to the end of a paragraph without closing: it continues
             # only if this paragraph opens with a quotation mark (news convention)
@@ -1069,9 +1070,13 @@ def _name_chains(text: str, blocked: list[tuple[int, int]] | None = None) -> lis
                 return
         out.append((s, e, chain))
 
-    trim, bisect_right, glue = _chain_trim, bisect.bisect_right, _GLUE
-    for m in _NAME_CHAIN_FAST.finditer(text):
-        s, chain = m.start(), m.group()
+    trim, bisect_right, glue, find = _chain_trim, bisect.bisect_right, _GLUE, text.find
+    end = 0
+    # findall + str.find: every capital starts or continues a match, so none lies
+    # between two matches and find lands on the match itself
+    for chain in _NAME_CHAIN_FAST.findall(text):
+        s = find(chain, end)
+        end = s + len(chain)
         if "." not in chain and (s == 0 or not (text[s - 1].isalnum() or text[s - 1] in glue)):
             # keep() inlined for the common chain (no period, not glued): ~120 chains an article
             cut, chain = trim(chain)
@@ -1655,6 +1660,8 @@ def extract_quotes(text: str) -> list[Quote]:
     # told a crowd in Berea, Ohio'): what follows its cue is an adjunct
     quote_frames = {id(it["frame"]) for it in items if it["kind"] == "direct" and it["frame"] is not None}
     for k, st in enumerate(sents):
+        if not frames_by_sent[k]:
+            continue
         fs = [f for f in frames_by_sent[k] if f.mention is not None or f.clause == "nominal"]
         cand_spans: list[tuple[tuple[int, int], _Frame]] = []
         for n, f in enumerate(fs):
@@ -1797,17 +1804,21 @@ def _is_speech(q: Quote) -> bool:
     words = q.text.split()
     if not words or not any(ch.isalpha() for ch in q.text):
         return False
-    titlecase = all(_TITLE_WORD.fullmatch(w.strip(",.!?;:\"'’”“()")) for w in words)
+    # the title-case test last, only where its answer counts
     if q.kind == "partial":
         if q.speaker is None and (len(words) < 4 or len(q.fragments) != 1):
             return False
-        if titlecase and len(q.fragments) <= 1 and q.end - q.start == sum(e - s for s, e in q.fragments):
+        if len(q.fragments) <= 1 and q.end - q.start == sum(e - s for s, e in q.fragments) and _title_case(words):
             return False
         return True
     # direct: a short title-case phrase with no reporting frame is a title or a name
-    if titlecase and len(words) <= 8 and q.cue is None:
+    if len(words) <= 8 and q.cue is None and _title_case(words):
         return False
     return True
+
+
+def _title_case(words: list[str]) -> bool:
+    return all(_TITLE_WORD.fullmatch(w.strip(",.!?;:\"'’”“()")) for w in words)
 
 
 def _colon_paragraph_frame(text: str, para: int, paras: list[tuple[int, int]], sents: list[Sentence], si: int,
