@@ -81,6 +81,7 @@ from __future__ import annotations
 import bisect
 import csv
 import re
+from itertools import islice
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -696,7 +697,8 @@ def _place_cached(chain: str) -> bool:
 
 def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
     """The noun phrase starting at ``lo`` ("said the ministry", "said Smith, ...")."""
-    toks = _tokens(text, lo, min(hi, lo + 160))
+    # the first 16 tokens: the rules look no further than the 14th
+    toks = [(m[0], m.start(), m.end()) for m in islice(_TOK_NP.finditer(text, lo, min(hi, lo + 160)), 16)]
     if not toks:
         return None
     i = 0
@@ -1878,9 +1880,18 @@ def _sentence_frame(frames: list[_Frame], pos: int) -> _Frame | None:
 def _sentence_subject(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
     """The noun phrase opening the clause [lo, hi), after opening adverbials ("Here in
     Columbia, Sanders stepped up ..., saying, “...”" -> Sanders)."""
-    toks = _tokens(text, lo, hi)
+    # tokens read lazily: the rules look at most 16 tokens past k, and the clause up to
+    # the cue (all of it was tokenised before) is mostly never looked at
+    it = _TOK_NP.finditer(text, lo, hi)
+    toks: list[tuple[str, int, int]] = []
+    done = False
     k = 0
-    while k < len(toks):
+    while True:
+        if not done and len(toks) < k + 16:
+            toks += [(m[0], m.start(), m.end()) for m in islice(it, k + 16 - len(toks))]
+            done = len(toks) < k + 16
+        if k >= len(toks):
+            break
         t = toks[k][0]
         tl = t.lower()
         seg_end = k
