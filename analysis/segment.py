@@ -65,11 +65,12 @@ def _rules() -> _Rules:
 _CLOSERS = "\"'\u201d\u2019)\\]\u00bb"
 _OPENERS = "\"'\u201c\u2018(\\[\u00ab"
 # Candidate boundary: final punctuation, closing marks, whitespace, then what may start a sentence.
+# ([.!?…][.!?…]* rather than [.!?…]+: re skips ahead only to a leading character class,
+# which halves the scan)
 _BOUNDARY = re.compile(
-    rf"([.!?\u2026]+)([{_CLOSERS}]*)(\s+)(?=[{_OPENERS}]*[A-Z0-9\u00c0-\u00d6\u00d8-\u00de])"
+    rf"([.!?\u2026][.!?\u2026]*)([{_CLOSERS}]*)(\s+)(?=[{_OPENERS}]*[A-Z0-9\u00c0-\u00d6\u00d8-\u00de])"
 )
 _ACRONYM = re.compile(r"(?:[a-z]\.)+[a-z]")
-_WORD_BEFORE = re.compile(r"(\S+)$")
 _WORD_AFTER = re.compile(rf"[{_OPENERS}]*([\w'\u2019-]+)")
 _LINE = re.compile(r"[^\n]*\S[^\n]*")
 _BLOCK = re.compile(r"\S(?:.*?\S)?(?=\s*\n[ \t]*\n|\s*$)", re.S)
@@ -103,9 +104,17 @@ def _is_boundary(text: str, m: re.Match[str], rules: _Rules) -> bool:
     punct = m.group(1)
     if punct in ("?", "!") or set(punct) <= {"?", "!"}:
         return True
-    # a bounded look-back keeps the search linear in the paragraph length
-    before = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
-    word = before.group(1).lstrip(_OPENERS).lower() if before else ""
+    # the word before the mark within 40 characters, read backwards: same result as the
+    # regex search (\S+)$ it replaces, which tried every start in the window (`$` also
+    # matches before a final newline, hence the first test)
+    lo = max(0, m.start() - 40)
+    end = m.start()
+    if end > lo and text[end - 1] == "\n":
+        end -= 1
+    k = end
+    while k > lo and not text[k - 1].isspace():
+        k -= 1
+    word = text[k:end].lstrip(_OPENERS).lower()
     if punct == ".":
         if word in rules.never_final:
             return False
