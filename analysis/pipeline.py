@@ -83,6 +83,7 @@ work is pure Python and holds the GIL.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -1403,10 +1404,33 @@ def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", n
     key = json.dumps([arguments, meta and _fingerprint(Path(meta).resolve()), code_version()], sort_keys=True)
     name = f"{path.stem.split('.')[0] or 'corpus'}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
     out = Path(cache if cache is not None else PROCESSED / RUNS) / name
-    if not (_read_manifest(out) or {}).get("complete"):
-        run(path, out, group_by=group_by, ngram_max=ngram_max, chunk_size=chunk_size, sample_k=sample_k,
-            sample_cap=sample_cap, progress=progress)
+    # two notebooks (or a report and a notebook) asking for the same uncached run: one
+    # runs it, the other waits and then reuses it
+    with _exclusive(out.parent / f".{name}.lock"):
+        if not (_read_manifest(out) or {}).get("complete"):
+            run(path, out, group_by=group_by, ngram_max=ngram_max, chunk_size=chunk_size, sample_k=sample_k,
+                sample_cap=sample_cap, progress=progress)
     return results(out)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) while the block runs, across processes.
+
+    POSIX ``flock``; where there is none (Windows) concurrent first runs are not serialised.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def open_results(results: str | Path | None = None, corpus: str | Path | None = None, *, group_by: str = "outlet",

@@ -42,7 +42,9 @@ What it does.
 from __future__ import annotations
 
 import json
+import math
 import re
+import string
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,25 +90,27 @@ def _analyzer() -> Any:
 
 @lru_cache(maxsize=1)
 def _fast_vader() -> type:
-    """VADER's analyzer minus work wasted on news text; scores equal the library's exactly.
+    """VADER's analyzer, rewritten for speed; scores equal the library's exactly.
 
-    vaderSentiment 3.3.2 spends about half of ``polarity_scores`` on work whose result is
-    known in advance: it rebuilds the text character by character to replace emoji
-    (news sentences have none), calls ``sentiment_valence`` for every word although a
-    word outside the lexicon always gets 0, and lower-cases the *whole* sentence in
-    ``_negation_check`` and ``_special_idioms_check`` once per lexicon word (quadratic
-    in sentence length) to read at most six words. Only those steps are replaced; the
-    scoring rules (valence, boosters, negation, "but", punctuation, normalisation) are
-    the library's own methods. ``tests/test_sentiment.py`` checks equality with the
-    library on real and generated sentences, so an upgrade that changes VADER fails there.
+    vaderSentiment 3.3.2 is about a third of the pipeline's time if used as is, and most of
+    its work on news text has a result known in advance: it rebuilds the text character
+    by character to replace emoji (news sentences have none), runs the valence rules
+    for every word although a word outside the lexicon always gets 0, lower-cases each
+    word again in every rule, and lower-cases the *whole* sentence in its negation and
+    idiom checks once per lexicon word (quadratic in sentence length) to read at most
+    six words. ``scores`` does the same steps, in the library's order and arithmetic, on
+    words lower-cased once and only for lexicon words; texts with emoji, and the "but"
+    rule, use the library's own code. No library does this faster (the alternatives are
+    other lexicons, with other scores). ``tests/test_sentiment.py`` checks equality with
+    the library on real and generated sentences, and ``benchmarks/scale.py`` on every
+    sentence it scores, so an upgrade that changes VADER fails there.
     """
     from vaderSentiment import vaderSentiment as V
 
     negate = frozenset(V.NEGATE)
-
-    def negated(word: str) -> bool:  # V.negated on a one-word list, without copying NEGATE each call
-        word = str(word).lower()
-        return word in negate or "n't" in word
+    punct, boosters, n_scalar, c_incr = string.punctuation, V.BOOSTER_DICT, V.N_SCALAR, V.C_INCR
+    # words of the idioms and multi-word boosters ("kiss of death", "sort of") the idiom check looks up
+    idiom_words = frozenset(w for key in [*V.SPECIAL_CASES, *(k for k in boosters if " " in k)] for w in key.split())
 
     class FastVader(V.SentimentIntensityAnalyzer):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -117,49 +121,132 @@ def _fast_vader() -> type:
         def polarity_scores(self, text: str) -> dict[str, float]:
             if not isinstance(text, str) or not self._emoji_chars.isdisjoint(text):
                 return super().polarity_scores(text)
+            compound, pos, neu, neg = self._plain_scores(text)
+            return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
+
+        def scores(self, text: str) -> tuple[float, float, float, float]:
+            """(compound, pos, neu, neg): ``polarity_scores`` as a tuple (no dict per sentence)."""
+            if not isinstance(text, str) or not self._emoji_chars.isdisjoint(text):
+                d = super().polarity_scores(text)
+                return d["compound"], d["pos"], d["neu"], d["neg"]
+            return self._plain_scores(text)
+
+        def _plain_scores(self, text: str) -> tuple[float, float, float, float]:
+            """(compound, pos, neu, neg) of an emoji-free text.
+
+            The library's steps in one pass: words are split and lower-cased once, only
+            lexicon words run the valence rules, and an all-zero sentence (no lexicon
+            word: about a third of news sentences) is scored without the summing.
+            """
             text = text.strip()  # what the emoji loop returns for a text without emoji
-            sentitext = V.SentiText(text)
-            words = sentitext.words_and_emoticons
-            lexicon, boosters, last = self.lexicon, V.BOOSTER_DICT, len(words) - 1
-            sentiments: list[float] = []
-            for i, item in enumerate(words):
-                low = item.lower()
-                # boosters, "kind of" and words outside the lexicon score 0 in the library too
-                if low in boosters or low not in lexicon or (i < last and low == "kind" and words[i + 1].lower() == "of"):
-                    sentiments.append(0)
+            # SentiText._words_and_emoticons, lower-cased: stripping ASCII punctuation and
+            # lower-casing commute when lower-casing keeps lengths (ASCII text), and
+            # isupper() of a word is that of its token (punctuation has no case)
+            tokens = text.split()
+            n = len(tokens)
+            if not n:
+                return 0.0, 0.0, 0.0, 0.0
+            if text.isascii():
+                lows = [t if len(s := t.strip(punct)) <= 2 else s for t in text.lower().split()]
+            else:
+                lows = [(t if len(s := t.strip(punct)) <= 2 else s).lower() for t in tokens]
+            lexicon = self.lexicon
+            hits = [i for i, low in enumerate(lows) if low in lexicon and low not in boosters]
+            if not hits:
+                return 0.0, 0.0, 1.0, 0.0  # every word scores 0: neu = n / n
+            sentiments: list[float] = [0] * n
+            cap_diff = None  # allcap_differential, computed only when a word in capitals needs it
+            last = n - 1
+            for i in hits:
+                low = lows[i]
+                if i < last and low == "kind" and lows[i + 1] == "of":
                     continue
-                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-            # the library builds a lower-cased copy of the sentence to look for "but"; a token
-            # that lower-cases to "but" is in the lower-cased text, so without it nothing changes
-            if "but" in text.lower():
-                sentiments = self._but_check(words, sentiments)
-            return self.score_valence(sentiments, text)
-
-        @staticmethod
-        def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
-            def w(k: int) -> str:
-                return str(words[k]).lower()
-
-            if start_i == 0:
-                if negated(w(i - 1)):
-                    valence = valence * V.N_SCALAR
-            if start_i == 1:
-                w2, w1 = w(i - 2), w(i - 1)
-                if w2 == "never" and (w1 == "so" or w1 == "this"):
-                    valence = valence * 1.25
-                elif w2 == "without" and w1 == "doubt":
-                    pass
-                elif negated(w2):
-                    valence = valence * V.N_SCALAR
-            if start_i == 2:
-                w3, w2, w1 = w(i - 3), w(i - 2), w(i - 1)
-                if w3 == "never" and (w2 == "so" or w2 == "this") or (w1 == "so" or w1 == "this"):
-                    valence = valence * 1.25
-                elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
-                    pass
-                elif negated(w3):
-                    valence = valence * V.N_SCALAR
-            return valence
+                # sentiment_valence, on the lower-cased words
+                valence = lexicon[low]
+                if low == "no" and i != last and lows[i + 1] in lexicon:
+                    valence = 0.0
+                if (i > 0 and lows[i - 1] == "no") or (i > 1 and lows[i - 2] == "no") \
+                        or (i > 2 and lows[i - 3] == "no" and lows[i - 1] in ("or", "nor")):
+                    valence = lexicon[low] * n_scalar
+                if tokens[i].isupper():
+                    if cap_diff is None:
+                        cap_diff = V.allcap_differential(tokens)
+                    if cap_diff:
+                        valence = valence + c_incr if valence > 0 else valence - c_incr
+                for start_i in range(3):
+                    if i > start_i and lows[i - (start_i + 1)] not in lexicon:
+                        prev = lows[i - (start_i + 1)]
+                        s = 0.0
+                        if prev in boosters:  # scalar_inc_dec
+                            s = boosters[prev]
+                            if valence < 0:
+                                s *= -1
+                            if tokens[i - (start_i + 1)].isupper():
+                                if cap_diff is None:
+                                    cap_diff = V.allcap_differential(tokens)
+                                if cap_diff:
+                                    s = s + c_incr if valence > 0 else s - c_incr
+                        if start_i == 1 and s != 0:
+                            s = s * 0.95
+                        if start_i == 2 and s != 0:
+                            s = s * 0.9
+                        valence = valence + s
+                        # _negation_check, on words already lower-cased
+                        if start_i == 0:
+                            if prev in negate or "n't" in prev:
+                                valence = valence * n_scalar
+                        elif start_i == 1:
+                            w2, w1 = lows[i - 2], lows[i - 1]
+                            if w2 == "never" and (w1 == "so" or w1 == "this"):
+                                valence = valence * 1.25
+                            elif w2 == "without" and w1 == "doubt":
+                                pass
+                            elif w2 in negate or "n't" in w2:
+                                valence = valence * n_scalar
+                        else:
+                            w3, w2, w1 = lows[i - 3], lows[i - 2], lows[i - 1]
+                            if w3 == "never" and (w2 == "so" or w2 == "this") or (w1 == "so" or w1 == "this"):
+                                valence = valence * 1.25
+                            elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
+                                pass
+                            elif w3 in negate or "n't" in w3:
+                                valence = valence * n_scalar
+                            if not idiom_words.isdisjoint(lows[i - 3:i + 3]):  # else no idiom can match
+                                valence = self._special_idioms_check(valence, lows, i)
+                # _least_check
+                if i > 1 and lows[i - 1] not in lexicon and lows[i - 1] == "least":
+                    if lows[i - 2] != "at" and lows[i - 2] != "very":
+                        valence = valence * n_scalar
+                elif i > 0 and lows[i - 1] not in lexicon and lows[i - 1] == "least":
+                    valence = valence * n_scalar
+                sentiments[i] = valence
+            if "but" in lows:
+                sentiments = self._but_check(lows, sentiments)
+            # score_valence, summing in the library's order
+            sum_s = float(sum(sentiments))
+            ep = text.count("!")
+            qm = text.count("?")
+            punct_amp = min(ep, 4) * 0.292 + ((qm * 0.18 if qm <= 3 else 0.96) if qm > 1 else 0)
+            if sum_s > 0:
+                sum_s += punct_amp
+            elif sum_s < 0:
+                sum_s -= punct_amp
+            compound = V.normalize(sum_s)
+            pos_sum, neg_sum, neu_count = 0.0, 0.0, 0
+            for v in sentiments:
+                if v > 0:
+                    pos_sum += (float(v) + 1)
+                if v < 0:
+                    neg_sum += (float(v) - 1)
+                if v == 0:
+                    neu_count += 1
+            if pos_sum > math.fabs(neg_sum):
+                pos_sum += punct_amp
+            elif pos_sum < math.fabs(neg_sum):
+                neg_sum -= punct_amp
+            total = pos_sum + math.fabs(neg_sum) + neu_count
+            return (round(compound, 4), round(math.fabs(pos_sum / total), 3),
+                    round(math.fabs(neu_count / total), 3), round(math.fabs(neg_sum / total), 3))
 
         @staticmethod
         def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
@@ -365,7 +452,8 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
         quotes = {k: list(g.itertuples(index=False)) for k, g in quotes.groupby("id", sort=False)}
     rows: list[tuple] = []
     n_sentences: dict[Any, int] = {}
-    score = _analyzer().polarity_scores
+    score = _analyzer().scores
+    neutral = (0.0, 0.0, 1.0, 0.0)  # vader("") convention: (compound, pos, neu, neg)
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
         sents = split_sentences(text)
@@ -384,15 +472,13 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
             k = bisect_right(ends, s.start)
             if k == len(starts) or starts[k] >= s.end:
                 seg = text[s.start:s.end]
-                sc = score(seg) if seg.strip() else _NEUTRAL
                 rows.append((doc_id, outlet, i, s.paragraph, s.start, s.end, "own", None, seg,
-                             sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
+                             *(score(seg) if seg.strip() else neutral)))
                 continue
             for voice, speaker, a, b, seg in _segments(text, s.start, s.end, runs, speakers, min_own_words,
                                                        attribution, cues):
-                sc = vader(seg)
                 rows.append((doc_id, outlet, i, s.paragraph, a, b, voice, speaker, seg,
-                             sc["compound"], sc["pos"], sc["neu"], sc["neg"]))
+                             *(score(seg) if seg.strip() else neutral)))
     df = pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
     df = df.astype({"sentence": "int64", "paragraph": "int64", "start": "int64", "end": "int64",
                     "compound": "float64", "pos": "float64", "neu": "float64", "neg": "float64"})

@@ -11,6 +11,7 @@ import gzip
 import json
 import random
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -387,8 +388,31 @@ def test_results_for_reuses_a_finished_run_and_resumes_an_unfinished_one(good_js
     again = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)  # finished: nothing runs
     assert calls == [0, 1, 1, 2] and again.out == first.out
     other = pipeline.results_for(good_jsonl, chunk_size=20, group_by="date", cache=tmp_path)
-    assert other.out != first.out and len(list(tmp_path.iterdir())) == 2
+    assert other.out != first.out and len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) == 2
     assert first.table("groups")["documents"].sum() == 60
+
+
+def test_results_for_runs_once_when_two_callers_ask_at_once(good_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    """Two notebooks opening the same uncached run: one runs it, the other waits and reuses it."""
+    import threading
+
+    real, calls, started = pipeline.run, [], threading.Event()
+
+    def slow_run(*args, **kw):
+        calls.append(args[1])
+        started.set()
+        time.sleep(0.5)  # the second caller arrives while the run is in progress
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pipeline, "run", slow_run)
+    got = []
+    first = threading.Thread(target=lambda: got.append(pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)))
+    first.start()
+    started.wait(5)
+    got.append(pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path))
+    first.join()
+    assert len(calls) == 1 and got[0].out == got[1].out
+    assert got[1].table("groups")["documents"].sum() == 60
 
 
 def test_results_for_never_reuses_a_run_made_by_other_code(good_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
