@@ -440,6 +440,53 @@ def _put_intervals(out: pd.DataFrame, point: np.ndarray, low: np.ndarray, high: 
         out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
 
 
+#: Groups of at most this many documents get the exact bootstrap over documents (the
+#: behaviour on small corpora); larger groups get the linearised interval of
+#: :func:`_linearised`, whose cost does not grow with the documents. At 100 documents
+#: the two agree within a few percent of the interval width (tests/test_sentiment.py).
+BOOTSTRAP_MAX_DOCUMENTS = 100
+
+
+def _ratio_moments(df: pd.DataFrame, by: list[str], ys: list[str], x: str) -> pd.DataFrame:
+    """Per ``by`` group: documents ``n``, sums of ``x``, ``x**2`` and, per ``y``, of ``y``, ``y**2``, ``x*y``.
+
+    Sufficient statistics of the ratio estimators ``sum(y) / sum(x)`` over documents and
+    of their linearised variance; one vectorised pass.
+    """
+    xv = df[x].to_numpy(dtype=float)
+    cols = {"n": np.ones(len(df)), "x": xv, "xx": xv * xv}
+    for y in ys:
+        yv = df[y].to_numpy(dtype=float)
+        cols.update({f"{y}": yv, f"{y}_yy": yv * yv, f"{y}_xy": xv * yv})
+    frame = pd.DataFrame(cols, index=pd.MultiIndex.from_frame(df[by]))
+    return frame.groupby(level=list(range(len(by))), sort=True).sum()
+
+
+def _linearised(m: pd.DataFrame, ys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Ratios ``R = sum(y) / sum(x)`` (groups x ys) and their linearised (delta-method) variances.
+
+    ``var(R) = n / (n - 1) * sum((y_i - R x_i)**2) / sum(x)**2`` over documents i: the
+    Taylor-linearisation variance of a ratio of totals under with-replacement sampling of
+    documents (Woodruff 1971), which the bootstrap over documents approximates as n
+    grows. Written here because it needs only the moment sums of :func:`_ratio_moments`
+    (the libraries' ratio estimators take the per-document rows).
+    """
+    n, x, xx = (m[c].to_numpy(dtype=float)[:, None] for c in ("n", "x", "xx"))
+    y, yy, xy = (m[[f"{c}{s}" for c in ys]].to_numpy(dtype=float) for s in ("", "_yy", "_xy"))
+    ratio = y / x
+    resid = np.maximum(yy - 2 * ratio * xy + ratio**2 * xx, 0.0)  # rounding can push 0 just below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(n > 1, n / (n - 1) * resid / x**2, np.nan)
+    return ratio, var
+
+
+def _normal_bounds(point: np.ndarray, var: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.stats import norm
+
+    half = norm.ppf(0.5 + level / 2) * np.sqrt(var)
+    return point - half, point + half
+
+
 def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_boot: int = 2000,
               seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD) -> pd.DataFrame:
     """Mean compound and positive/negative shares per group, with bootstrap intervals over segments.
@@ -570,68 +617,97 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
     return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
 
 
-def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float) -> pd.DataFrame:
-    """Pairwise differences of group means from per-article ``_g, id, sum, count`` (sorted by ``_g, id``)."""
-    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b"]
+def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float,
+                       max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
+    """Pairwise differences of group means from per-article ``_g, id, sum, count`` (sorted by ``_g, id``).
+
+    A pair of groups of at most ``max_documents`` articles each gets the article
+    bootstrap; a pair with a larger group the normal interval of the difference of two
+    independent ratios, ``diff +- z * sqrt(var_a + var_b)`` (:func:`_linearised`), so
+    the cost does not grow with the articles. Column ``method`` says which.
+    """
+    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b", "method"]
     if docs.empty:
         return pd.DataFrame(columns=cols)
     ndocs = docs.groupby("_g", sort=True).size()
     groups, sizes = ndocs.index.to_list(), ndocs.to_numpy()
-    values = docs[["sum", "count"]].to_numpy(dtype=float)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    tot = np.add.reduceat(values, starts, axis=0)
-    point = tot[:, 0] / tot[:, 1]
-    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed))
-    means = reps[:, :, 0] / reps[:, :, 1]
+    small = sizes <= max_documents
+    moments = _ratio_moments(docs, ["_g"], ["sum"], "count")
+    point, var = (a[:, 0] for a in _linearised(moments, ["sum"]))
+    # the bootstrap draws only the small groups' articles: on a corpus of small groups
+    # (every group) the replicates are those drawn before the switch existed
+    means = np.full((n_boot, len(groups)), np.nan)
+    if small.any():
+        in_small = docs["_g"].isin([g for g, s in zip(groups, small) if s]).to_numpy()
+        reps = _group_bootstrap(docs.loc[in_small, ["sum", "count"]].to_numpy(dtype=float), sizes[small],
+                                n_boot=n_boot, rng=np.random.default_rng(seed))
+        means[:, small] = reps[:, :, 0] / reps[:, :, 1]
     rows = []
     for i in range(len(groups)):
         for j in range(i + 1, len(groups)):
             d = point[i] - point[j]
             lo, hi = (np.nan, np.nan)
+            method = "bootstrap" if small[i] and small[j] else "linearised"
             if sizes[i] >= 2 and sizes[j] >= 2:
-                lo, hi = _percentiles(means[:, i] - means[:, j], level)
+                if method == "bootstrap":
+                    lo, hi = _percentiles(means[:, i] - means[:, j], level)
+                else:
+                    lo, hi = _normal_bounds(d, var[i] + var[j], level)
                 lo, hi = min(float(lo), d), max(float(hi), d)
-            rows.append((groups[i], groups[j], point[i], point[j], d, lo, hi, int(sizes[i]), int(sizes[j])))
+            rows.append((groups[i], groups[j], point[i], point[j], d, lo, hi, int(sizes[i]), int(sizes[j]), method))
     return pd.DataFrame(rows, columns=cols)
 
 
 def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,
-                              level: float = 0.95) -> pd.DataFrame:
-    """Sentiment per group and voice from per-document sums, with a bootstrap over documents.
+                              level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
+    """Sentiment per group and voice from per-document sums, with intervals over documents.
 
     The point estimates (mean compound per segment, shares of positive and negative
     segments) are exactly those of :func:`voice_summary` on the same corpus, since
-    they are ratios of sums; the intervals resample whole documents (a cluster
-    bootstrap: segments of one article are not independent), so a group with one
-    document has an interval of width zero. Cost: ``n_boot`` x documents.
+    they are ratios of sums. The intervals treat documents as the sampled units (a
+    cluster design: segments of one article are not independent). A group and voice
+    with at most ``max_documents`` documents gets the percentile bootstrap that
+    resamples whole documents (so a group of one document has an interval of width
+    zero); a larger one the normal interval of the linearised variance of the ratio
+    (:func:`_linearised`), which that bootstrap approximates for many documents, clipped
+    to the range of the statistic. Cost: ``n_boot`` x documents of the small groups,
+    plus one pass over the rows; column ``method`` says which interval a row has.
 
     Args:
         doc_sentiment: The pipeline's ``doc_sentiment`` rows: ``group, id, voice, segments,
             compound_sum, positive, negative``.
         n_boot, seed, level: As :func:`summarize`.
+        max_documents: Largest group (documents in the group and voice) bootstrapped.
 
     Returns:
         The :func:`voice_summary` columns: group, voice, segments, documents, mean, low,
-        high, pos_share, pos_low, pos_high, neg_share, neg_low, neg_high.
+        high, pos_share, pos_low, pos_high, neg_share, neg_low, neg_high, then method
+        (``bootstrap`` or ``linearised``).
     """
     by = ["group", "voice"]
     cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
-                 "neg_share", "neg_low", "neg_high"]
+                 "neg_share", "neg_low", "neg_high", "method"]
     if doc_sentiment.empty:
         return pd.DataFrame(columns=cols)
-    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str)).sort_values([*by, "id"], kind="stable")
-    values = df[["compound_sum", "positive", "negative", "segments"]].to_numpy(dtype=float)
-    grouped = df.groupby(by, sort=True)
-    sizes = grouped.size().to_numpy()
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    tot = np.add.reduceat(values, starts, axis=0)
-    point = tot[:, :3] / tot[:, 3:]
-    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed))
-    low, high = _percentiles(reps[:, :, :3] / reps[:, :, 3:], level)
-    out = pd.DataFrame(list(grouped.size().index), columns=by)
-    out["segments"] = tot[:, 3].astype(np.int64)
+    ys = ["compound_sum", "positive", "negative"]
+    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str))
+    moments = _ratio_moments(df, by, ys, "segments")
+    point, var = _linearised(moments, ys)
+    low, high = _normal_bounds(point, var, level)
+    low, high = np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)  # mean compound in [-1, 1], shares in [0, 1]
+    sizes = moments["n"].to_numpy().astype(np.int64)
+    small = sizes <= max_documents
+    if small.any():
+        keys = moments.index[small]
+        part = df[pd.MultiIndex.from_frame(df[by]).isin(keys)].sort_values([*by, "id"], kind="stable")
+        values = part[[*ys, "segments"]].to_numpy(dtype=float)
+        reps = _group_bootstrap(values, sizes[small], n_boot=n_boot, rng=np.random.default_rng(seed))
+        low[small], high[small] = _percentiles(reps[:, :, :3] / reps[:, :, 3:], level)
+    out = moments.index.to_frame(index=False)
+    out["segments"] = moments["x"].to_numpy().astype(np.int64)
     out["documents"] = sizes
     _put_intervals(out, point, low, high)
+    out["method"] = np.where(small, "bootstrap", "linearised")
     return out[cols].reset_index(drop=True)
 
 
