@@ -568,33 +568,36 @@ def speaker_summary(sentences: pd.DataFrame, *, by: str = "outlet", voices: Sequ
 
 
 def compare_groups(sentences: pd.DataFrame, *, by: str = "outlet", voice: str | None = "own", n_boot: int = 2000,
-                   seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+                   seed: int = 0, level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """Differences of mean compound between groups, with an article-level (cluster) bootstrap.
 
     Each replicate redraws whole articles within each group and recomputes the group
     mean over the drawn articles' segments, so the interval reflects how much
-    articles differ, not only sentences.
+    articles differ, not only sentences. A pair with a group of more than
+    ``max_documents`` articles gets the normal interval of the linearised variances
+    instead (see :func:`_compare_documents`), whose cost does not grow with the articles.
 
     Args:
         sentences: Scored segments with ``id``, ``compound`` and the ``by`` column.
         by: Group column.
         voice: Restrict to one voice (None = all segments).
         n_boot, seed, level: As :func:`summarize`.
+        max_documents: Largest group bootstrapped (:data:`BOOTSTRAP_MAX_DOCUMENTS`).
 
     Returns:
         One row per pair of groups (a < b): group_a, group_b, mean_a, mean_b, diff
-        (a - b), low, high, documents_a, documents_b. low/high are NaN when a group
-        has fewer than two articles.
+        (a - b), low, high, documents_a, documents_b, method (``bootstrap`` or
+        ``linearised``). low/high are NaN when a group has fewer than two articles.
     """
     s = sentences if voice is None else sentences[sentences["voice"] == voice]
     docs = (s.assign(_g=s[by].astype(str)).groupby(["_g", "id"], sort=True)["compound"]
             .agg(["sum", "count"]).reset_index())
-    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents)
 
 
 def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None = "own",
                                groups: Sequence[str] | None = None, n_boot: int = 2000, seed: int = 0,
-                               level: float = 0.95) -> pd.DataFrame:
+                               level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """:func:`compare_groups` from per-document sums (the pipeline's ``doc_sentiment`` table), never the sentences.
 
     The same article-level bootstrap, on the same per-article sums, so the result
@@ -604,7 +607,7 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
         doc_sentiment: Rows ``group, id, voice, segments, compound_sum``.
         voice: Restrict to one voice (None = all segments).
         groups: Compare only these groups (pairs grow with the square of the groups).
-        n_boot, seed, level: As :func:`summarize`.
+        n_boot, seed, level, max_documents: As :func:`compare_groups`.
 
     Returns:
         As :func:`compare_groups`.
@@ -614,7 +617,7 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
         d = d[d["group"].isin(list(groups))]
     docs = (d.assign(_g=d["group"].astype(str)).groupby(["_g", "id"], sort=True)
             .agg(sum=("compound_sum", "sum"), count=("segments", "sum")).reset_index())
-    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents)
 
 
 def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float,
