@@ -765,6 +765,12 @@ def _alias_regex(alias: str) -> str:
     return re.escape(alias).replace("'", "['’]").replace("\\ ", r"\s+")
 
 
+@lru_cache(maxsize=8)
+def _targets_file(path: str, mtime_ns: int) -> dict[str, Any]:
+    """The ``targets`` mapping of a YAML file, parsed once per file version (``find_targets`` runs per document)."""
+    return (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("targets", {})
+
+
 def load_targets(path: str | Path | Mapping[str, Any] | None = None) -> dict[str, dict[str, list[str]]]:
     """Targets and their aliases: ``{name: {"aliases": [...], "exclude": [...]}}``.
 
@@ -778,7 +784,7 @@ def load_targets(path: str | Path | Mapping[str, Any] | None = None) -> dict[str
     else:
         p = Path(path) if path is not None else TARGETS_PATH
         try:
-            raw = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("targets", {})
+            raw = _targets_file(str(p), p.stat().st_mtime_ns)
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read targets ({exc}); see data/lexicon/targets.yaml for the format",
                              source=str(p)) from None
@@ -1016,6 +1022,7 @@ def target_sentiment(corpus: pd.DataFrame, *, targets: Mapping[str, Any] | str |
     model = model or TargetModel.load()
     outlets = corpus["outlet"] if "outlet" in corpus.columns else pd.Series(["unknown"] * len(corpus))
     rows, sents, starts, ends = [], [], [], []
+    targets = load_targets(targets)  # validated once, not per document
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
         mentions = find_targets(text, targets=targets)

@@ -514,3 +514,18 @@ def test_small_groups_keep_their_bootstrap_whatever_the_large_groups():
     alone = S.voice_summary_by_document(small, n_boot=300, seed=5)
     mixed = S.voice_summary_by_document(pd.concat([small, _doc_sentiment(400, "B", seed=4)]), n_boot=300, seed=5)
     pd.testing.assert_frame_equal(mixed.iloc[[0]].reset_index(drop=True), alone)
+
+
+def test_load_targets_reads_a_file_once_per_version(tmp_path):
+    """Parsed once (find_targets runs per document), yet an edited file is read again."""
+    import os
+
+    p = tmp_path / "targets.yaml"
+    p.write_text("targets:\n  Seoul: [Seoul]\n", encoding="utf-8")
+    assert list(S.load_targets(p)) == ["Seoul"]
+    hits = S._targets_file.cache_info().hits
+    assert [m.target for m in S.find_targets("Seoul said.", targets=p)] == ["Seoul"]
+    assert S._targets_file.cache_info().hits == hits + 1
+    p.write_text("targets:\n  Pyongyang: [Pyongyang]\n", encoding="utf-8")
+    os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
+    assert list(S.load_targets(p)) == ["Pyongyang"]
