@@ -488,8 +488,14 @@ def _normal_bounds(point: np.ndarray, var: np.ndarray, level: float) -> tuple[np
 
 
 def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_boot: int = 2000,
-              seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD) -> pd.DataFrame:
+              seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD,
+              max_rows: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """Mean compound and positive/negative shares per group, with bootstrap intervals over segments.
+
+    A group of more than ``max_rows`` segments gets the normal interval of its mean
+    (standard error ``s / sqrt(n)``: :func:`_linearised` with one unit per segment),
+    which the percentile bootstrap approaches for many segments, clipped to the range
+    of the statistic; so the cost is bounded by ``n_boot`` x ``max_rows`` a group.
 
     Args:
         sentences: Rows with a ``compound`` column and the ``by`` columns (e.g.
@@ -499,15 +505,17 @@ def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_
         seed: Seed of the ``numpy`` generator: same seed, same intervals.
         level: Coverage of the percentile intervals.
         threshold: Compound at or beyond which a segment counts as positive/negative.
+        max_rows: Largest group (segments) bootstrapped.
 
     Returns:
         One row per group, sorted: the ``by`` columns, segments, documents (if ``id``
         is present), mean, low, high (mean compound and interval), pos_share,
-        pos_low, pos_high, neg_share, neg_low, neg_high.
+        pos_low, pos_high, neg_share, neg_low, neg_high, method (``bootstrap`` or
+        ``linearised``).
     """
     by = [by] if isinstance(by, str) else list(by)
     cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
-                 "neg_share", "neg_low", "neg_high"]
+                 "neg_share", "neg_low", "neg_high", "method"]
     if sentences.empty:
         return pd.DataFrame(columns=cols)
     df = sentences.sort_values(by, kind="stable")
@@ -516,13 +524,26 @@ def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_
     grouped = df.groupby(by, sort=True, dropna=False)
     sizes = grouped.size().to_numpy()
     keys = grouped.size().index
-    point = np.add.reduceat(values, np.concatenate([[0], np.cumsum(sizes)[:-1]]), axis=0) / sizes[:, None]
-    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed)) / sizes[None, :, None]
-    low, high = _percentiles(reps, level)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    tot = np.add.reduceat(values, starts, axis=0)
+    point = tot / sizes[:, None]
+    # one unit per segment: sums of x = n, of x*y = of y, of y*y = of y (0/1 shares) or of c*c
+    moments = pd.DataFrame({"n": sizes, "x": sizes, "xx": sizes}).assign(
+        **{f"{j}": tot[:, j] for j in range(3)}, **{f"{j}_xy": tot[:, j] for j in range(3)},
+        **{f"{j}_yy": np.add.reduceat(values[:, j] ** 2, starts) for j in range(3)})
+    _, var = _linearised(moments, ["0", "1", "2"])
+    low, high = _normal_bounds(point, var, level)
+    low, high = np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)
+    small = sizes <= max_rows
+    if small.any():
+        reps = _group_bootstrap(values[np.repeat(small, sizes)], sizes[small], n_boot=n_boot,
+                                rng=np.random.default_rng(seed)) / sizes[None, small, None]
+        low[small], high[small] = _percentiles(reps, level)
     out = pd.DataFrame(list(keys) if len(by) > 1 else {by[0]: list(keys)}, columns=by)
     out["segments"] = sizes
     out["documents"] = grouped["id"].nunique().to_numpy() if "id" in df.columns else np.nan
     _put_intervals(out, point, low, high)
+    out["method"] = np.where(small, "bootstrap", "linearised")
     return out[cols].reset_index(drop=True)
 
 

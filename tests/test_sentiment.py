@@ -529,3 +529,18 @@ def test_load_targets_reads_a_file_once_per_version(tmp_path):
     p.write_text("targets:\n  Pyongyang: [Pyongyang]\n", encoding="utf-8")
     os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
     assert list(S.load_targets(p)) == ["Pyongyang"]
+
+
+@pytest.mark.parametrize("n", [S.BOOTSTRAP_MAX_DOCUMENTS + 1, 3000])
+def test_summarize_normal_interval_agrees_with_the_segment_bootstrap(n):
+    """Above max_rows segments a group gets mean +- z * s / sqrt(n): within 5% of the bootstrap's width."""
+    rng = np.random.default_rng(n)
+    df = _frame(np.clip(rng.normal(0.1, 0.45, n), -1, 1))
+    fast = S.summarize(df).iloc[0]
+    boot = S.summarize(df, n_boot=4000, max_rows=n).iloc[0]
+    assert (fast["method"], boot["method"]) == ("linearised", "bootstrap")
+    c = df["compound"]
+    assert fast["high"] - fast["mean"] == pytest.approx(1.959963984540054 * c.std(ddof=1) / n ** 0.5)
+    for low, high in (("low", "high"), ("pos_low", "pos_high"), ("neg_low", "neg_high")):
+        width = boot[high] - boot[low]
+        assert abs(fast[low] - boot[low]) <= 0.05 * width and abs(fast[high] - boot[high]) <= 0.05 * width
