@@ -526,9 +526,62 @@ def _put_intervals(out: pd.DataFrame, point: np.ndarray, low: np.ndarray, high: 
         out[f"{name}high" if name else "high"] = np.maximum(high[:, j], point[:, j])
 
 
+#: Groups of at most this many documents get the exact bootstrap over documents (the
+#: behaviour on small corpora); larger groups get the linearised interval of
+#: :func:`_linearised`, whose cost does not grow with the documents. At 100 documents
+#: the two agree within a few percent of the interval width (tests/test_sentiment.py).
+BOOTSTRAP_MAX_DOCUMENTS = 100
+
+
+def _ratio_moments(df: pd.DataFrame, by: list[str], ys: list[str], x: str) -> pd.DataFrame:
+    """Per ``by`` group: documents ``n``, sums of ``x``, ``x**2`` and, per ``y``, of ``y``, ``y**2``, ``x*y``.
+
+    Sufficient statistics of the ratio estimators ``sum(y) / sum(x)`` over documents and
+    of their linearised variance; one vectorised pass.
+    """
+    xv = df[x].to_numpy(dtype=float)
+    cols = {"n": np.ones(len(df)), "x": xv, "xx": xv * xv}
+    for y in ys:
+        yv = df[y].to_numpy(dtype=float)
+        cols.update({f"{y}": yv, f"{y}_yy": yv * yv, f"{y}_xy": xv * yv})
+    frame = pd.DataFrame(cols, index=pd.MultiIndex.from_frame(df[by]))
+    return frame.groupby(level=list(range(len(by))), sort=True).sum()
+
+
+def _linearised(m: pd.DataFrame, ys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Ratios ``R = sum(y) / sum(x)`` (groups x ys) and their linearised (delta-method) variances.
+
+    ``var(R) = n / (n - 1) * sum((y_i - R x_i)**2) / sum(x)**2`` over documents i: the
+    Taylor-linearisation variance of a ratio of totals under with-replacement sampling of
+    documents (Woodruff 1971), which the bootstrap over documents approximates as n
+    grows. Written here because it needs only the moment sums of :func:`_ratio_moments`
+    (the libraries' ratio estimators take the per-document rows).
+    """
+    n, x, xx = (m[c].to_numpy(dtype=float)[:, None] for c in ("n", "x", "xx"))
+    y, yy, xy = (m[[f"{c}{s}" for c in ys]].to_numpy(dtype=float) for s in ("", "_yy", "_xy"))
+    ratio = y / x
+    resid = np.maximum(yy - 2 * ratio * xy + ratio**2 * xx, 0.0)  # rounding can push 0 just below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(n > 1, n / (n - 1) * resid / x**2, np.nan)
+    return ratio, var
+
+
+def _normal_bounds(point: np.ndarray, var: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    from statistics import NormalDist  # the standard library's quantile: importing scipy.stats costs ~1 s a render
+
+    half = NormalDist().inv_cdf(0.5 + level / 2) * np.sqrt(var)
+    return point - half, point + half
+
+
 def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_boot: int = 2000,
-              seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD) -> pd.DataFrame:
+              seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD,
+              max_rows: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """Mean compound and positive/negative shares per group, with bootstrap intervals over segments.
+
+    A group of more than ``max_rows`` segments gets the normal interval of its mean
+    (standard error ``s / sqrt(n)``: :func:`_linearised` with one unit per segment),
+    which the percentile bootstrap approaches for many segments, clipped to the range
+    of the statistic; so the cost is bounded by ``n_boot`` x ``max_rows`` a group.
 
     Args:
         sentences: Rows with a ``compound`` column and the ``by`` columns (e.g.
@@ -538,15 +591,17 @@ def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_
         seed: Seed of the ``numpy`` generator: same seed, same intervals.
         level: Coverage of the percentile intervals.
         threshold: Compound at or beyond which a segment counts as positive/negative.
+        max_rows: Largest group (segments) bootstrapped.
 
     Returns:
         One row per group, sorted: the ``by`` columns, segments, documents (if ``id``
         is present), mean, low, high (mean compound and interval), pos_share,
-        pos_low, pos_high, neg_share, neg_low, neg_high.
+        pos_low, pos_high, neg_share, neg_low, neg_high, method (``bootstrap`` or
+        ``linearised``).
     """
     by = [by] if isinstance(by, str) else list(by)
     cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
-                 "neg_share", "neg_low", "neg_high"]
+                 "neg_share", "neg_low", "neg_high", "method"]
     if sentences.empty:
         return pd.DataFrame(columns=cols)
     df = sentences.sort_values(by, kind="stable")
@@ -555,13 +610,26 @@ def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_
     grouped = df.groupby(by, sort=True, dropna=False)
     sizes = grouped.size().to_numpy()
     keys = grouped.size().index
-    point = np.add.reduceat(values, np.concatenate([[0], np.cumsum(sizes)[:-1]]), axis=0) / sizes[:, None]
-    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed)) / sizes[None, :, None]
-    low, high = _percentiles(reps, level)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    tot = np.add.reduceat(values, starts, axis=0)
+    point = tot / sizes[:, None]
+    # one unit per segment: sums of x = n, of x*y = of y, of y*y = of y (0/1 shares) or of c*c
+    moments = pd.DataFrame({"n": sizes, "x": sizes, "xx": sizes}).assign(
+        **{f"{j}": tot[:, j] for j in range(3)}, **{f"{j}_xy": tot[:, j] for j in range(3)},
+        **{f"{j}_yy": np.add.reduceat(values[:, j] ** 2, starts) for j in range(3)})
+    _, var = _linearised(moments, ["0", "1", "2"])
+    low, high = _normal_bounds(point, var, level)
+    low, high = np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)
+    small = sizes <= max_rows
+    if small.any():
+        reps = _group_bootstrap(values[np.repeat(small, sizes)], sizes[small], n_boot=n_boot,
+                                rng=np.random.default_rng(seed)) / sizes[None, small, None]
+        low[small], high[small] = _percentiles(reps, level)
     out = pd.DataFrame(list(keys) if len(by) > 1 else {by[0]: list(keys)}, columns=by)
     out["segments"] = sizes
     out["documents"] = grouped["id"].nunique().to_numpy() if "id" in df.columns else np.nan
     _put_intervals(out, point, low, high)
+    out["method"] = np.where(small, "bootstrap", "linearised")
     return out[cols].reset_index(drop=True)
 
 
@@ -607,33 +675,36 @@ def speaker_summary(sentences: pd.DataFrame, *, by: str = "outlet", voices: Sequ
 
 
 def compare_groups(sentences: pd.DataFrame, *, by: str = "outlet", voice: str | None = "own", n_boot: int = 2000,
-                   seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+                   seed: int = 0, level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """Differences of mean compound between groups, with an article-level (cluster) bootstrap.
 
     Each replicate redraws whole articles within each group and recomputes the group
     mean over the drawn articles' segments, so the interval reflects how much
-    articles differ, not only sentences.
+    articles differ, not only sentences. A pair with a group of more than
+    ``max_documents`` articles gets the normal interval of the linearised variances
+    instead (see :func:`_compare_documents`), whose cost does not grow with the articles.
 
     Args:
         sentences: Scored segments with ``id``, ``compound`` and the ``by`` column.
         by: Group column.
         voice: Restrict to one voice (None = all segments).
         n_boot, seed, level: As :func:`summarize`.
+        max_documents: Largest group bootstrapped (:data:`BOOTSTRAP_MAX_DOCUMENTS`).
 
     Returns:
         One row per pair of groups (a < b): group_a, group_b, mean_a, mean_b, diff
-        (a - b), low, high, documents_a, documents_b. low/high are NaN when a group
-        has fewer than two articles.
+        (a - b), low, high, documents_a, documents_b, method (``bootstrap`` or
+        ``linearised``). low/high are NaN when a group has fewer than two articles.
     """
     s = sentences if voice is None else sentences[sentences["voice"] == voice]
     docs = (s.assign(_g=s[by].astype(str)).groupby(["_g", "id"], sort=True)["compound"]
             .agg(["sum", "count"]).reset_index())
-    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents)
 
 
 def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None = "own",
                                groups: Sequence[str] | None = None, n_boot: int = 2000, seed: int = 0,
-                               level: float = 0.95) -> pd.DataFrame:
+                               level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """:func:`compare_groups` from per-document sums (the pipeline's ``doc_sentiment`` table), never the sentences.
 
     The same article-level bootstrap, on the same per-article sums, so the result
@@ -643,7 +714,7 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
         doc_sentiment: Rows ``group, id, voice, segments, compound_sum``.
         voice: Restrict to one voice (None = all segments).
         groups: Compare only these groups (pairs grow with the square of the groups).
-        n_boot, seed, level: As :func:`summarize`.
+        n_boot, seed, level, max_documents: As :func:`compare_groups`.
 
     Returns:
         As :func:`compare_groups`.
@@ -653,71 +724,100 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
         d = d[d["group"].isin(list(groups))]
     docs = (d.assign(_g=d["group"].astype(str)).groupby(["_g", "id"], sort=True)
             .agg(sum=("compound_sum", "sum"), count=("segments", "sum")).reset_index())
-    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level)
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents)
 
 
-def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float) -> pd.DataFrame:
-    """Pairwise differences of group means from per-article ``_g, id, sum, count`` (sorted by ``_g, id``)."""
-    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b"]
+def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float,
+                       max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
+    """Pairwise differences of group means from per-article ``_g, id, sum, count`` (sorted by ``_g, id``).
+
+    A pair of groups of at most ``max_documents`` articles each gets the article
+    bootstrap; a pair with a larger group the normal interval of the difference of two
+    independent ratios, ``diff +- z * sqrt(var_a + var_b)`` (:func:`_linearised`), so
+    the cost does not grow with the articles. Column ``method`` says which.
+    """
+    cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b", "method"]
     if docs.empty:
         return pd.DataFrame(columns=cols)
     ndocs = docs.groupby("_g", sort=True).size()
     groups, sizes = ndocs.index.to_list(), ndocs.to_numpy()
-    values = docs[["sum", "count"]].to_numpy(dtype=float)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    tot = np.add.reduceat(values, starts, axis=0)
-    point = tot[:, 0] / tot[:, 1]
-    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed))
-    means = reps[:, :, 0] / reps[:, :, 1]
+    small = sizes <= max_documents
+    moments = _ratio_moments(docs, ["_g"], ["sum"], "count")
+    point, var = (a[:, 0] for a in _linearised(moments, ["sum"]))
+    # the bootstrap draws only the small groups' articles: on a corpus of small groups
+    # (every group) the replicates are those drawn before the switch existed
+    means = np.full((n_boot, len(groups)), np.nan)
+    if small.any():
+        in_small = docs["_g"].isin([g for g, s in zip(groups, small) if s]).to_numpy()
+        reps = _group_bootstrap(docs.loc[in_small, ["sum", "count"]].to_numpy(dtype=float), sizes[small],
+                                n_boot=n_boot, rng=np.random.default_rng(seed))
+        means[:, small] = reps[:, :, 0] / reps[:, :, 1]
     rows = []
     for i in range(len(groups)):
         for j in range(i + 1, len(groups)):
             d = point[i] - point[j]
             lo, hi = (np.nan, np.nan)
+            method = "bootstrap" if small[i] and small[j] else "linearised"
             if sizes[i] >= 2 and sizes[j] >= 2:
-                lo, hi = _percentiles(means[:, i] - means[:, j], level)
+                if method == "bootstrap":
+                    lo, hi = _percentiles(means[:, i] - means[:, j], level)
+                else:
+                    lo, hi = _normal_bounds(d, var[i] + var[j], level)
                 lo, hi = min(float(lo), d), max(float(hi), d)
-            rows.append((groups[i], groups[j], point[i], point[j], d, lo, hi, int(sizes[i]), int(sizes[j])))
+            rows.append((groups[i], groups[j], point[i], point[j], d, lo, hi, int(sizes[i]), int(sizes[j]), method))
     return pd.DataFrame(rows, columns=cols)
 
 
 def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,
-                              level: float = 0.95) -> pd.DataFrame:
-    """Sentiment per group and voice from per-document sums, with a bootstrap over documents.
+                              level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
+    """Sentiment per group and voice from per-document sums, with intervals over documents.
 
     The point estimates (mean compound per segment, shares of positive and negative
     segments) are exactly those of :func:`voice_summary` on the same corpus, since
-    they are ratios of sums; the intervals resample whole documents (a cluster
-    bootstrap: segments of one article are not independent), so a group with one
-    document has an interval of width zero. Cost: ``n_boot`` x documents.
+    they are ratios of sums. The intervals treat documents as the sampled units (a
+    cluster design: segments of one article are not independent). A group and voice
+    with at most ``max_documents`` documents gets the percentile bootstrap that
+    resamples whole documents (so a group of one document has an interval of width
+    zero); a larger one the normal interval of the linearised variance of the ratio
+    (:func:`_linearised`), which that bootstrap approximates for many documents, clipped
+    to the range of the statistic. Cost: ``n_boot`` x documents of the small groups,
+    plus one pass over the rows; column ``method`` says which interval a row has.
 
     Args:
         doc_sentiment: The pipeline's ``doc_sentiment`` rows: ``group, id, voice, segments,
             compound_sum, positive, negative``.
         n_boot, seed, level: As :func:`summarize`.
+        max_documents: Largest group (documents in the group and voice) bootstrapped.
 
     Returns:
         The :func:`voice_summary` columns: group, voice, segments, documents, mean, low,
-        high, pos_share, pos_low, pos_high, neg_share, neg_low, neg_high.
+        high, pos_share, pos_low, pos_high, neg_share, neg_low, neg_high, then method
+        (``bootstrap`` or ``linearised``).
     """
     by = ["group", "voice"]
     cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
-                 "neg_share", "neg_low", "neg_high"]
+                 "neg_share", "neg_low", "neg_high", "method"]
     if doc_sentiment.empty:
         return pd.DataFrame(columns=cols)
-    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str)).sort_values([*by, "id"], kind="stable")
-    values = df[["compound_sum", "positive", "negative", "segments"]].to_numpy(dtype=float)
-    grouped = df.groupby(by, sort=True)
-    sizes = grouped.size().to_numpy()
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    tot = np.add.reduceat(values, starts, axis=0)
-    point = tot[:, :3] / tot[:, 3:]
-    reps = _group_bootstrap(values, sizes, n_boot=n_boot, rng=np.random.default_rng(seed))
-    low, high = _percentiles(reps[:, :, :3] / reps[:, :, 3:], level)
-    out = pd.DataFrame(list(grouped.size().index), columns=by)
-    out["segments"] = tot[:, 3].astype(np.int64)
+    ys = ["compound_sum", "positive", "negative"]
+    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str))
+    moments = _ratio_moments(df, by, ys, "segments")
+    point, var = _linearised(moments, ys)
+    low, high = _normal_bounds(point, var, level)
+    low, high = np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)  # mean compound in [-1, 1], shares in [0, 1]
+    sizes = moments["n"].to_numpy().astype(np.int64)
+    small = sizes <= max_documents
+    if small.any():
+        keys = moments.index[small]
+        part = df[pd.MultiIndex.from_frame(df[by]).isin(keys)].sort_values([*by, "id"], kind="stable")
+        values = part[[*ys, "segments"]].to_numpy(dtype=float)
+        reps = _group_bootstrap(values, sizes[small], n_boot=n_boot, rng=np.random.default_rng(seed))
+        low[small], high[small] = _percentiles(reps[:, :, :3] / reps[:, :, 3:], level)
+    out = moments.index.to_frame(index=False)
+    out["segments"] = moments["x"].to_numpy().astype(np.int64)
     out["documents"] = sizes
     _put_intervals(out, point, low, high)
+    out["method"] = np.where(small, "bootstrap", "linearised")
     return out[cols].reset_index(drop=True)
 
 
@@ -772,6 +872,12 @@ def _alias_regex(alias: str) -> str:
     return re.escape(alias).replace("'", "['’]").replace("\\ ", r"\s+")
 
 
+@lru_cache(maxsize=8)
+def _targets_file(path: str, mtime_ns: int) -> dict[str, Any]:
+    """The ``targets`` mapping of a YAML file, parsed once per file version (``find_targets`` runs per document)."""
+    return (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("targets", {})
+
+
 def load_targets(path: str | Path | Mapping[str, Any] | None = None) -> dict[str, dict[str, list[str]]]:
     """Targets and their aliases: ``{name: {"aliases": [...], "exclude": [...]}}``.
 
@@ -785,7 +891,7 @@ def load_targets(path: str | Path | Mapping[str, Any] | None = None) -> dict[str
     else:
         p = Path(path) if path is not None else TARGETS_PATH
         try:
-            raw = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("targets", {})
+            raw = _targets_file(str(p), p.stat().st_mtime_ns)
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read targets ({exc}); see data/lexicon/targets.yaml for the format",
                              source=str(p)) from None
@@ -1023,6 +1129,7 @@ def target_sentiment(corpus: pd.DataFrame, *, targets: Mapping[str, Any] | str |
     model = model or TargetModel.load()
     outlets = corpus["outlet"] if "outlet" in corpus.columns else pd.Series(["unknown"] * len(corpus))
     rows, sents, starts, ends = [], [], [], []
+    targets = load_targets(targets)  # validated once, not per document
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
         mentions = find_targets(text, targets=targets)

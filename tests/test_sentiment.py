@@ -444,3 +444,105 @@ def test_cli_invalid_json_names_line(tmp_path):
 def test_cli_error_names_the_file_line_past_blank_lines(tmp_path):
     r, out = _cli(tmp_path, ['{"id": "a", "text": "ok"}', "", '{"id": "e", "text": "  "}'], raw=True)
     assert r.returncode == 2 and "in.jsonl:3" in r.stderr and "empty text" in r.stderr and out == []
+
+
+# ---------------------------------------------------------------- intervals over documents: bootstrap vs linearised
+
+def _doc_sentiment(n: int, group: str = "g", *, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
+    """Synthetic per-document sums shaped like the pipeline's: uneven lengths, a per-article tone."""
+    rng = np.random.default_rng(seed)
+    segments = 1 + rng.negative_binomial(2, 0.1, n)  # mean ~19, long right tail (some very long articles)
+    rows = []
+    for i, k in enumerate(segments):
+        c = np.clip(rng.normal(shift + rng.normal(0, 0.15), 0.4, k), -1, 1)
+        rows.append((group, f"{group}{i:05d}", "own", k, c.sum(), c.mean(), int((c >= 0.05).sum()),
+                     int((c <= -0.05).sum())))
+    return pd.DataFrame(rows, columns=["group", "id", "voice", "segments", "compound_sum", "compound_mean",
+                                       "positive", "negative"])
+
+
+@pytest.mark.parametrize("n", [S.BOOTSTRAP_MAX_DOCUMENTS + 1, 1000, 5000])
+def test_linearised_interval_agrees_with_the_document_bootstrap(n):
+    """Above the switch, endpoints within 5% of the interval width of a 4,000-replicate bootstrap."""
+    docs = _doc_sentiment(n, seed=n)
+    fast = S.voice_summary_by_document(docs).iloc[0]
+    boot = S.voice_summary_by_document(docs, n_boot=4000, max_documents=n).iloc[0]
+    assert (fast["method"], boot["method"]) == ("linearised", "bootstrap")
+    for low, high in (("low", "high"), ("pos_low", "pos_high"), ("neg_low", "neg_high")):
+        width = boot[high] - boot[low]
+        assert abs(fast[low] - boot[low]) <= 0.05 * width and abs(fast[high] - boot[high]) <= 0.05 * width
+
+
+def test_linearised_difference_agrees_with_the_document_bootstrap():
+    docs = pd.concat([_doc_sentiment(1500, "A", seed=1, shift=0.05), _doc_sentiment(600, "B", seed=2)])
+    fast = S.compare_groups_by_document(docs).iloc[0]
+    boot = S.compare_groups_by_document(docs, n_boot=4000, max_documents=1500).iloc[0]
+    assert (fast["method"], boot["method"]) == ("linearised", "bootstrap")
+    width = boot["high"] - boot["low"]
+    assert abs(fast["low"] - boot["low"]) <= 0.05 * width and abs(fast["high"] - boot["high"]) <= 0.05 * width
+
+
+def test_linearised_variance_by_hand():
+    """Three articles (sum, segments) (0.6, 1), (-0.2, 1), (0.4, 2): R = 0.2, residuals 0.4, -0.4, 0;
+    var = 3/2 * 0.32 / 4**2 = 0.03."""
+    docs = pd.DataFrame({"group": "g", "id": ["a", "b", "c"], "voice": "own", "segments": [1, 1, 2],
+                         "compound_sum": [0.6, -0.2, 0.4], "compound_mean": [0.6, -0.2, 0.2],
+                         "positive": [1, 0, 1], "negative": [0, 1, 0]})
+    row = S.voice_summary_by_document(docs, max_documents=0).iloc[0]
+    half = 1.959963984540054 * 0.03 ** 0.5
+    assert row["method"] == "linearised"
+    assert [row["mean"], row["low"], row["high"]] == pytest.approx([0.2, 0.2 - half, 0.2 + half])
+
+
+@pytest.mark.parametrize("sizes, max_documents, voice_methods, pair_method", [
+    ((5, 5), 100, ["bootstrap", "bootstrap"], "bootstrap"),
+    ((100, 5), 100, ["bootstrap", "bootstrap"], "bootstrap"),
+    ((101, 5), 100, ["linearised", "bootstrap"], "linearised"),
+    ((101, 101), 100, ["linearised", "linearised"], "linearised"),
+    ((5, 5), 4, ["linearised", "linearised"], "linearised"),
+])
+def test_method_column_shows_the_switch(sizes, max_documents, voice_methods, pair_method):
+    docs = pd.concat([_doc_sentiment(n, g, seed=n) for n, g in zip(sizes, "AB")])
+    voice = S.voice_summary_by_document(docs, n_boot=200, max_documents=max_documents)
+    assert voice["method"].tolist() == voice_methods
+    pair = S.compare_groups_by_document(docs, n_boot=200, max_documents=max_documents)
+    assert pair["method"].tolist() == [pair_method]
+    assert ((voice["low"] <= voice["mean"]) & (voice["mean"] <= voice["high"])).all()
+
+
+def test_small_groups_keep_their_bootstrap_whatever_the_large_groups():
+    """Groups at or below the switch get the same intervals as a bootstrap of them alone would give."""
+    small = _doc_sentiment(40, "A", seed=3)
+    alone = S.voice_summary_by_document(small, n_boot=300, seed=5)
+    mixed = S.voice_summary_by_document(pd.concat([small, _doc_sentiment(400, "B", seed=4)]), n_boot=300, seed=5)
+    pd.testing.assert_frame_equal(mixed.iloc[[0]].reset_index(drop=True), alone)
+
+
+def test_load_targets_reads_a_file_once_per_version(tmp_path):
+    """Parsed once (find_targets runs per document), yet an edited file is read again."""
+    import os
+
+    p = tmp_path / "targets.yaml"
+    p.write_text("targets:\n  Seoul: [Seoul]\n", encoding="utf-8")
+    assert list(S.load_targets(p)) == ["Seoul"]
+    hits = S._targets_file.cache_info().hits
+    assert [m.target for m in S.find_targets("Seoul said.", targets=p)] == ["Seoul"]
+    assert S._targets_file.cache_info().hits == hits + 1
+    p.write_text("targets:\n  Pyongyang: [Pyongyang]\n", encoding="utf-8")
+    os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
+    assert list(S.load_targets(p)) == ["Pyongyang"]
+
+
+@pytest.mark.parametrize("n", [S.BOOTSTRAP_MAX_DOCUMENTS + 1, 3000])
+def test_summarize_normal_interval_agrees_with_the_segment_bootstrap(n):
+    """Above max_rows segments a group gets mean +- z * s / sqrt(n): within 5% of the bootstrap's width."""
+    rng = np.random.default_rng(n)
+    df = _frame(np.clip(rng.normal(0.1, 0.45, n), -1, 1))
+    fast = S.summarize(df).iloc[0]
+    boot = S.summarize(df, n_boot=4000, max_rows=n).iloc[0]
+    assert (fast["method"], boot["method"]) == ("linearised", "bootstrap")
+    c = df["compound"]
+    assert fast["high"] - fast["mean"] == pytest.approx(1.959963984540054 * c.std(ddof=1) / n ** 0.5)
+    for low, high in (("low", "high"), ("pos_low", "pos_high"), ("neg_low", "neg_high")):
+        width = boot[high] - boot[low]
+        assert abs(fast[low] - boot[low]) <= 0.05 * width and abs(fast[high] - boot[high]) <= 0.05 * width
