@@ -114,6 +114,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 5  # 5: keyness and top terms per group (aggregates/keyness.parquet, top_terms.parquet); 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
 #: Per-document tables, one Parquet file per partition in each folder.
 TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects", "voice")
+#: Per-document tables whose rows for the text sample ``aggregate`` also stores (``aggregates/sample_<name>.parquet``).
+SAMPLE_TABLES = ("sentences", "quotes")
 #: Partitions in flight per Dask worker: enough to hide the client's reading and writing.
 _IN_FLIGHT_PER_WORKER = 2
 _MARKERS = "_partitions"
@@ -480,6 +482,12 @@ def aggregate(out: str | Path) -> dict[str, Path]:
                top=int(arguments.get("keyness_top", KEYNESS_TOP)))
     paths["sample"] = target / "sample.parquet"
     _merge_sample(out, paths["sample"], k=arguments["sample_k"], cap=arguments["sample_cap"])
+    ids = pa.array(pq.read_table(paths["sample"], columns=["id"]).column("id").to_pylist(), _STR)
+    for name in SAMPLE_TABLES:
+        # the text sections read these rows on every render: one scan here, not one per notebook
+        paths[f"sample_{name}"] = target / f"sample_{name}.parquet"
+        rows = ds.dataset(out / name, format="parquet", schema=SCHEMAS[name]).to_table(filter=pc.field("id").isin(ids))
+        _write_table(rows, paths[f"sample_{name}"])
     return paths
 
 
@@ -1179,14 +1187,27 @@ class Results:
     def table(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
         """A per-document table (``documents, sentences, quotes, terms, doc_sentiment, rejects``) or an
         aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers, group_voice``; since schema 5
-        ``keyness, top_terms``: see :meth:`keyness`, :meth:`frequencies`)."""
+        ``keyness, top_terms``: see :meth:`keyness`, :meth:`frequencies`). ``sentences`` or ``quotes`` filtered to
+        ``[("id", "in", ids)]`` of sampled documents are read from the run's copy of the sample's rows."""
         path = self.out / name if name in TABLES else self.out / "aggregates" / f"{name}.parquet"
         if not path.exists():
             raise InputError(f"no table {name!r} in this run", source=str(self.out))
+        if name in SAMPLE_TABLES and self._in_sample(filters):
+            path = self.out / "aggregates" / f"sample_{name}.parquet"  # same rows, same order, no scan of every document
         if name in TABLES:
             return ds.dataset(path, format="parquet", schema=SCHEMAS[name]).to_table(
                 columns=columns, filter=pq.filters_to_expression(filters) if filters else None).to_pandas()
         return pd.read_parquet(path, columns=columns, filters=filters)
+
+    def _in_sample(self, filters: Any) -> bool:
+        """Whether ``filters`` is ``[("id", "in", ids)]`` with every id in the text sample (and the run stores its rows)."""
+        if not (isinstance(filters, list) and len(filters) == 1 and isinstance(filters[0], tuple)
+                and len(filters[0]) == 3 and filters[0][:2] == ("id", "in")):
+            return False
+        if not all((self.out / "aggregates" / f"sample_{n}.parquet").exists() for n in SAMPLE_TABLES):
+            return False  # a run aggregated before these files existed
+        sampled = set(pq.read_table(self.out / "aggregates" / "sample.parquet", columns=["id"]).column("id").to_pylist())
+        return set(filters[0][2]) <= sampled
 
     def _group_terms(self, *, min_count: int = 1) -> pa.Table:
         """``group_terms`` without the terms seen fewer than ``min_count`` times in all, filtered in Arrow.

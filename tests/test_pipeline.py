@@ -357,6 +357,24 @@ def test_the_text_sample_is_bottom_k_per_group_whatever_the_partitioning(chunk_s
     assert f"a sample of {len(sample)} of 60 documents" in note
 
 
+@pytest.mark.parametrize("name", pipeline.SAMPLE_TABLES)
+def test_sample_rows_are_read_from_the_stored_copy_identically(name: str, good_jsonl: Path, tmp_path: Path) -> None:
+    """Rows of sampled documents come from aggregates/sample_<name>.parquet: same frame as a scan, no scan needed."""
+    out = tmp_path / "out"
+    pipeline.run(good_jsonl, out, chunk_size=7, sample_k=2, sample_cap=10)
+    res = pipeline.results(out)
+    ids = res.sample()["id"].tolist()
+    query = [("id", "in", ids[:7])]
+    scanned = pipeline.ds.dataset(out / name, format="parquet", schema=pipeline.SCHEMAS[name]).to_table(
+        filter=pipeline.pq.filters_to_expression(query)).to_pandas()
+    assert len(scanned) > 0
+    for f in (out / name).glob("*.parquet"):  # the per-document table is no longer needed for sampled ids
+        f.unlink()
+    pd.testing.assert_frame_equal(res.table(name, filters=query), scanned)
+    outside = sorted(set(res.table("documents")["id"]) - set(ids))[:1]
+    assert res.table(name, filters=[("id", "in", outside)]).empty  # ids outside the sample: the (now empty) scan
+
+
 def test_the_sample_of_a_small_corpus_is_the_corpus_as_load_corpus_reads_it(good_jsonl: Path, reference) -> None:
     from analysis.corpus import load_corpus
 
