@@ -453,7 +453,7 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
     rows: list[tuple] = []
     n_sentences: dict[Any, int] = {}
     score = _analyzer().scores
-    neutral = (0.0, 0.0, 1.0, 0.0)  # vader("") convention: (compound, pos, neu, neg)
+    neutral = tuple(_NEUTRAL[k] for k in ("compound", "pos", "neu", "neg"))  # as vader("") in scores' order
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
         sents = split_sentences(text)
@@ -573,6 +573,12 @@ def _normal_bounds(point: np.ndarray, var: np.ndarray, level: float) -> tuple[np
     return point - half, point + half
 
 
+def _mean_and_share_bounds(point: np.ndarray, var: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_normal_bounds` of (mean compound, positive share, negative share) columns, clipped to [-1, 1], [0, 1], [0, 1]."""
+    low, high = _normal_bounds(point, var, level)
+    return np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)
+
+
 def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_boot: int = 2000,
               seed: int = 0, level: float = 0.95, threshold: float = THRESHOLD,
               max_rows: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
@@ -618,8 +624,7 @@ def summarize(sentences: pd.DataFrame, *, by: str | Sequence[str] = "outlet", n_
         **{f"{j}": tot[:, j] for j in range(3)}, **{f"{j}_xy": tot[:, j] for j in range(3)},
         **{f"{j}_yy": np.add.reduceat(values[:, j] ** 2, starts) for j in range(3)})
     _, var = _linearised(moments, ["0", "1", "2"])
-    low, high = _normal_bounds(point, var, level)
-    low, high = np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)
+    low, high = _mean_and_share_bounds(point, var, level)
     small = sizes <= max_rows
     if small.any():
         reps = _group_bootstrap(values[np.repeat(small, sizes)], sizes[small], n_boot=n_boot,
@@ -803,8 +808,7 @@ def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000
     df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str))
     moments = _ratio_moments(df, by, ys, "segments")
     point, var = _linearised(moments, ys)
-    low, high = _normal_bounds(point, var, level)
-    low, high = np.clip(low, [-1, 0, 0], 1), np.clip(high, [-1, 0, 0], 1)  # mean compound in [-1, 1], shares in [0, 1]
+    low, high = _mean_and_share_bounds(point, var, level)
     sizes = moments["n"].to_numpy().astype(np.int64)
     small = sizes <= max_documents
     if small.any():
