@@ -481,8 +481,7 @@ def aggregate(out: str | Path) -> dict[str, Path]:
                min_count=int(arguments.get("keyness_min_count", KEYNESS_MIN_COUNT)),
                top=int(arguments.get("keyness_top", KEYNESS_TOP)))
     paths["sample"] = target / "sample.parquet"
-    _merge_sample(out, paths["sample"], k=arguments["sample_k"], cap=arguments["sample_cap"])
-    ids = pa.array(pq.read_table(paths["sample"], columns=["id"]).column("id").to_pylist(), _STR)
+    ids = _merge_sample(out, paths["sample"], k=arguments["sample_k"], cap=arguments["sample_cap"])
     for name in SAMPLE_TABLES:
         # the text sections read these rows on every render: one scan here, not one per notebook
         paths[f"sample_{name}"] = target / f"sample_{name}.parquet"
@@ -648,8 +647,8 @@ def _sample_order(keys: pd.DataFrame, *, k: int) -> pd.DataFrame:
     return keys[keys["rank"] < k]
 
 
-def _merge_sample(out: Path, path: Path, *, k: int, cap: int) -> None:
-    """Merge the partitions' sample candidates into the run's text sample.
+def _merge_sample(out: Path, path: Path, *, k: int, cap: int) -> pa.Array:
+    """Merge the partitions' sample candidates into the run's text sample; return the sampled ids.
 
     Bottom-k sampling (Cohen & Kaplan 2007): each group keeps the ``k`` documents with
     the smallest :func:`id_hash`, a uniform random sample within the group that is a
@@ -664,9 +663,11 @@ def _merge_sample(out: Path, path: Path, *, k: int, cap: int) -> None:
     dataset = ds.dataset(out / _PARTIALS / "sample", format="parquet", schema=schema)
     keys = _sample_order(dataset.to_table(columns=["id", "group", "hash"]).to_pandas(), k=k)
     chosen = keys.sort_values(["rank", "hash", "id"], kind="stable").head(cap)
-    table = dataset.to_table(filter=pc.field("id").isin(pa.array(chosen["id"].tolist(), _STR)))
+    ids = pa.array(chosen["id"].tolist(), _STR)
+    table = dataset.to_table(filter=pc.field("id").isin(ids))
     table = table.sort_by([("group", "ascending"), ("id", "ascending")])
     _write_table(table, path)
+    return ids
 
 
 # --------------------------------------------------------------------------- entry points
