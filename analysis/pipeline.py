@@ -881,10 +881,10 @@ def _error(step: str, exc: BaseException) -> str:
     return f"{step} failed: {type(exc).__name__}: {exc}"[:500]
 
 
-def _quotes(text: str) -> list[Any]:
+def _quotes(text: str, sentences: list[Any]) -> list[Any]:
     from analysis.quotes import extract_quotes
 
-    return extract_quotes(text)
+    return extract_quotes(text, sentences=sentences)
 
 
 def _quote_rows(doc_id: str, group: str, quotes: list[Any]) -> list[dict[str, Any]]:
@@ -947,7 +947,8 @@ def _sample_rows(docs: list[dict[str, Any]], documents: pd.DataFrame, *, k: int)
     return frame
 
 
-def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tuple[pd.DataFrame, dict[str, int], dict[str, str]]:
+def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]],
+                    split: dict[str, list[Any]]) -> tuple[pd.DataFrame, dict[str, int], dict[str, str]]:
     """Sentence sentiment with voice for a partition, sentences per document, and the documents that failed (id -> reason).
 
     The whole partition is scored in one call, reusing the quotes already found (the
@@ -958,7 +959,7 @@ def _sentence_frame(documents: pd.DataFrame, quotes: dict[str, list[Any]]) -> tu
     from analysis.sentiment import _score
 
     def score(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-        rows, n = _score(frame[["id", "text"]], quotes=quotes)
+        rows, n = _score(frame[["id", "text"]], quotes=quotes, sentences=split)
         return rows.assign(group=rows["id"].map(dict(zip(frame["id"], frame["group"])))), n
 
     if documents.empty:
@@ -999,6 +1000,7 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
         counts, rows in input order.
     """
     from analysis.corpus import build_document, text_digest
+    from analysis.segment import sentences
 
     t0 = time.perf_counter()
     # "order" keeps the reader's order of rejects: reading and cleaning first, then analysis steps
@@ -1019,10 +1021,12 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
     quotes: dict[str, list[Any]] = {}
     quote_rows: dict[str, list[dict[str, Any]]] = {}
     clock = {"clean": t0, "quotes": time.perf_counter()}
+    split: dict[str, list[Any]] = {}  # sentence spans, made once for quotes and sentiment
     for doc in docs:
         doc_id, group = doc["id"], _group_value(doc, group_by)
         try:
-            quotes[doc_id] = _quotes(doc["text"])
+            split[doc_id] = sentences(doc["text"])
+            quotes[doc_id] = _quotes(doc["text"], split[doc_id])
             quote_rows[doc_id] = _quote_rows(doc_id, group, quotes[doc_id])
         except Exception as exc:  # one bad document must not stop a million-document run
             rejects.append({"id": doc_id, "source": doc.get("source"), "reason": _error("quotes", exc),
@@ -1035,7 +1039,7 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
                      "source": doc.get("source"), "text": doc["text"]})
     documents = pd.DataFrame(kept, columns=[*SCHEMAS["documents"].names, "text"])
     clock["sentiment"] = time.perf_counter()
-    sentences, n_sentences, failed = _sentence_frame(documents, quotes)
+    sentence_rows, n_sentences, failed = _sentence_frame(documents, quotes, split)
     if failed:
         rejects += [{"id": d["id"], "source": d["source"], "reason": failed[d["id"]], "order": _STEP * 2 + position[d["id"]]}
                     for d in kept if d["id"] in failed]
@@ -1047,7 +1051,7 @@ def process_partition(chunk: list[Any], *, part: int, group_by: str, ngram_max: 
     documents["words"] = documents["id"].map(words).fillna(0).astype("int64")
     tables = {
         "documents": _frame("documents", documents.drop(columns="text")),
-        "sentences": _frame("sentences", sentences),
+        "sentences": _frame("sentences", sentence_rows),
         "quotes": _frame("quotes", [q for doc_id in documents["id"] for q in quote_rows[doc_id]]),
         "terms": _frame("terms", terms),
         "rejects": pd.DataFrame(rejects, columns=[*SCHEMAS["rejects"].names, "order"]),

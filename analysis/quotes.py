@@ -82,7 +82,7 @@ import bisect
 import csv
 import re
 from itertools import islice
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -1521,11 +1521,14 @@ def _title_line(text: str) -> str | None:
     return low if len(low) == len(line) else None
 
 
-def extract_quotes(text: str) -> list[Quote]:
+def extract_quotes(text: str, *, sentences: Sequence[Sentence] | None = None) -> list[Quote]:
     """Find the quotations and reported speech in ``text``, with their speakers.
 
     Args:
         text: One article (plain text; one paragraph per line or blank-line blocks).
+        sentences: ``analysis.segment.sentences(text)``, when the caller has already
+            split the text (the pipeline splits once for quotes and sentiment); the
+            result is the same as without it.
 
     Returns:
         Quotes in text order, non-overlapping; offsets index into ``text``.
@@ -1533,7 +1536,14 @@ def extract_quotes(text: str) -> list[Quote]:
     if not text or not text.strip():
         return []
     lex = _lexicon()
-    paras = [(p.start, p.end) for p in paragraphs(text)]
+    if sentences is not None:
+        # every paragraph has a sentence, its first starting and its last ending where it does
+        by_para: dict[int, list[Sentence]] = {}
+        for st in sentences:
+            by_para.setdefault(st.paragraph, []).append(st)
+        paras = [(v[0].start, v[-1].end) for _, v in sorted(by_para.items())]
+    else:
+        paras = [(p.start, p.end) for p in paragraphs(text)]
     para_starts = [p[0] for p in paras]
     spans = _double_spans(text, paras, para_starts)
     spans += _single_spans(text, para_starts, spans)
@@ -1561,6 +1571,9 @@ def extract_quotes(text: str) -> list[Quote]:
     sents = []
     for pi in sorted(wanted):
         if pi >= len(paras):
+            continue
+        if sentences is not None:
+            sents.extend(by_para[pi])
             continue
         ps, pe = paras[pi]
         sents.extend(Sentence(a, b, pi) for a, b in split_sentences(text, ps, pe))

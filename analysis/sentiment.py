@@ -445,8 +445,14 @@ def _voiced_runs(runs: _Runs) -> tuple[list[int], list[int]]:
 
 
 def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.DataFrame | None = None,
-           min_own_words: int = 3) -> tuple[pd.DataFrame, dict[Any, int]]:
-    """:func:`score_sentences`, and the number of sentences of each document (for the pipeline)."""
+           min_own_words: int = 3, sentences: Mapping[Any, Sequence[Any]] | None = None,
+           ) -> tuple[pd.DataFrame, dict[Any, int]]:
+    """:func:`score_sentences`, and the number of sentences of each document (for the pipeline).
+
+    ``sentences`` maps a document id to ``analysis.segment.sentences`` of its text, for
+    the documents the caller has already split (the pipeline splits once for quotes
+    and sentiment).
+    """
     outlets = corpus["outlet"] if "outlet" in corpus.columns else pd.Series(["unknown"] * len(corpus))
     if isinstance(quotes, pd.DataFrame):  # grouped once, not filtered per document
         quotes = {k: list(g.itertuples(index=False)) for k, g in quotes.groupby("id", sort=False)}
@@ -456,7 +462,7 @@ def _score(corpus: pd.DataFrame, *, quotes: Mapping[str, Sequence[Any]] | pd.Dat
     neutral = tuple(_NEUTRAL[k] for k in ("compound", "pos", "neu", "neg"))  # as vader("") in scores' order
     for doc_id, outlet, text in zip(corpus["id"], outlets, corpus["text"]):
         text = text if isinstance(text, str) else ""
-        sents = split_sentences(text)
+        sents = sentences[doc_id] if sentences is not None and doc_id in sentences else split_sentences(text)
         n_sentences[doc_id] = len(sents)
         doc_quotes = _quotes_for(quotes, doc_id, text)
         if doc_quotes:

@@ -139,10 +139,10 @@ def test_counts_add_up_and_bad_documents_are_rejected_with_reasons(tmp_path: Pat
     corpus = write_corpus(records, tmp_path, "jsonl")
     real = pipeline._quotes
 
-    def fragile(text):  # an analysis step failing on one document
+    def fragile(text, split):  # an analysis step failing on one document
         if "XYZZY-CRASH" in text:
             raise RuntimeError("boom")
-        return real(text)
+        return real(text, split)
 
     monkeypatch.setattr(pipeline, "_quotes", fragile)
     summary = pipeline.run(corpus, tmp_path / "out", chunk_size=16)

@@ -405,6 +405,25 @@ def test_properties_on_arbitrary_text(text):
             assert 0 <= q.speaker_start < q.speaker_end <= len(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=80).map("".join) | st.text(max_size=200))
+def test_a_given_sentence_split_changes_nothing(text):
+    """The pipeline hands over its split (paragraphs then sentences, for every
+    paragraph); the result must be what extract_quotes finds splitting only where needed."""
+    from analysis.segment import sentences
+
+    assert extract_quotes(text, sentences=sentences(text)) == extract_quotes(text)
+
+
+def test_a_given_sentence_split_changes_nothing_on_the_seeds():
+    from analysis.corpus import load_corpus
+    from analysis.segment import sentences
+
+    texts = load_corpus()["text"].tolist()
+    assert all(extract_quotes(t, sentences=sentences(t)) == extract_quotes(t) for t in texts)
+    assert sum(len(extract_quotes(t)) for t in texts) > 30  # the seeds do hold quotations
+
+
 # ----------------------------------------------------------------- seeds
 
 def _norm(s):
