@@ -1428,33 +1428,61 @@ def results_for(corpus: str | Path | None = None, *, group_by: str = "outlet", n
                            sample_k=sample_k, sample_cap=sample_cap)
     meta = (METADATA if corpus is None else _find_metadata(path, None)) if path.is_dir() else None
     key = json.dumps([arguments, meta and _fingerprint(Path(meta).resolve()), code_version()], sort_keys=True)
-    name = f"{path.stem.split('.')[0] or 'corpus'}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
-    out = Path(cache if cache is not None else PROCESSED / RUNS) / name
+    # the slot is the corpus path and the options; the key adds the corpus's and the
+    # code's versions: a slot keeps one run, the latest
+    slot = json.dumps([str(path.resolve()), {k: v for k, v in arguments.items() if k != "corpus"}], sort_keys=True)
+    prefix = f"{path.stem.split('.')[0] or 'corpus'}-{hashlib.blake2b(slot.encode(), digest_size=4).hexdigest()}-"
+    name = prefix + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    cache_dir = Path(cache if cache is not None else PROCESSED / RUNS)
+    out = cache_dir / name
     # two notebooks (or a report and a notebook) asking for the same uncached run: one
     # runs it, the other waits and then reuses it
-    with _exclusive(out.parent / f".{name}.lock"):
+    with _exclusive(cache_dir / f".{name}.lock"):
         if not (_read_manifest(out) or {}).get("complete"):
             run(path, out, group_by=group_by, ngram_max=ngram_max, chunk_size=chunk_size, sample_k=sample_k,
                 sample_cap=sample_cap, progress=progress)
+    _drop_stale(cache_dir, prefix, keep=name)
     return results(out)
 
 
+def _drop_stale(cache_dir: Path, prefix: str, *, keep: str) -> None:
+    """Delete the cached runs of a slot other than ``keep``: made by other code or from an older corpus version.
+
+    A run that another process is making (its lock is held) is left alone; without
+    this, every code or lexicon edit left a full run behind in the cache.
+    """
+    for old in sorted(cache_dir.glob(f"{prefix}*")):
+        if old.name == keep or not old.is_dir():
+            continue
+        with _exclusive(cache_dir / f".{old.name}.lock", wait=False) as held:
+            if held:
+                shutil.rmtree(old, ignore_errors=True)
+        if held:
+            (cache_dir / f".{old.name}.lock").unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
+def _exclusive(path: Path, *, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` (created if missing) while the block runs, across processes.
 
-    POSIX ``flock``; where there is none (Windows) concurrent first runs are not serialised.
+    Yields whether the lock is held: always with ``wait``, else only if nobody held it.
+    POSIX ``flock``; where there is none (Windows) concurrent first runs are not
+    serialised, and without ``wait`` nothing is locked (the block gets ``False``).
     """
     try:
         import fcntl
     except ImportError:
-        yield
+        yield wait
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 

@@ -440,6 +440,25 @@ def test_results_for_never_reuses_a_run_made_by_other_code(good_jsonl: Path, tmp
     assert second.out != first.out and (second.out / "manifest.json").exists()
 
 
+def test_results_for_keeps_one_run_per_corpus_and_options(good_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    import fcntl
+
+    first = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    other_options = pipeline.results_for(good_jsonl, chunk_size=20, group_by="date", cache=tmp_path)
+    monkeypatch.setattr(pipeline, "code_version", lambda: "an edited lexicon")
+    second = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    # the older code's run of the same corpus and options is gone, the other options' run stays
+    assert not first.out.exists() and second.out.exists() and other_options.out.exists()
+    # a run another process is making (its lock held) is never deleted
+    monkeypatch.setattr(pipeline, "code_version", lambda: "a third version")
+    with open(tmp_path / f".{second.out.name}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        third = pipeline.results_for(good_jsonl, chunk_size=20, cache=tmp_path)
+    assert second.out.exists() and third.out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(
+        p.name for p in (second.out, third.out, other_options.out))
+
+
 def test_code_version_changes_with_a_lexicon(tmp_path: Path, monkeypatch) -> None:
     import analysis.config as config
 
