@@ -109,14 +109,17 @@ def _fast_vader() -> type:
 
     negate = frozenset(V.NEGATE)
     punct, boosters, n_scalar, c_incr = string.punctuation, V.BOOSTER_DICT, V.N_SCALAR, V.C_INCR
-    # words of the idioms and multi-word boosters ("kiss of death", "sort of") the idiom check looks up
-    idiom_words = frozenset(w for key in [*V.SPECIAL_CASES, *(k for k in boosters if " " in k)] for w in key.split())
+    # one word of each idiom or multi-word booster ("kiss of death", "sort of") the idiom
+    # check looks up, its longest: an n-gram can only match where all its words are,
+    # and "of" or "the" alone would send half the lexicon words through the check
+    idiom_words = frozenset(max(key.split(), key=len) for key in [*V.SPECIAL_CASES, *(k for k in boosters if " " in k)])
 
     class FastVader(V.SentimentIntensityAnalyzer):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             # the emoji loop replaces single characters only; any other key can never match
             self._emoji_chars = frozenset(self.emojis)
+            self._ascii_has_no_emoji = not any(e.isascii() for e in self._emoji_chars)
 
         def polarity_scores(self, text: str) -> dict[str, float]:
             if not isinstance(text, str) or not self._emoji_chars.isdisjoint(text):
@@ -126,7 +129,9 @@ def _fast_vader() -> type:
 
         def scores(self, text: str) -> tuple[float, float, float, float]:
             """(compound, pos, neu, neg): ``polarity_scores`` as a tuple (no dict per sentence)."""
-            if not isinstance(text, str) or not self._emoji_chars.isdisjoint(text):
+            # emoji are non-ASCII: an ASCII text (most news) skips the per-character test
+            if not isinstance(text, str) or not (text.isascii() and self._ascii_has_no_emoji
+                                                 or self._emoji_chars.isdisjoint(text)):
                 d = super().polarity_scores(text)
                 return d["compound"], d["pos"], d["neu"], d["neg"]
             return self._plain_scores(text)
