@@ -547,6 +547,10 @@ def _backfill_sums(out: Path) -> None:
                          folder / f"{name}.parquet", row_group_size=1 << 15)
 
 
+#: Rows per row group of ``doc_sentiment_small`` (at most, apart from one partition's rows).
+_SMALL_ROW_GROUP = 1 << 16
+
+
 def _small_groups_rows(out: Path, sums: Path, path: Path) -> None:
     """The ``doc_sentiment`` rows of every group and voice of at most ``BOOTSTRAP_MAX_DOCUMENTS`` documents.
 
@@ -566,12 +570,16 @@ def _small_groups_rows(out: Path, sums: Path, path: Path) -> None:
 
     def write(target: Path) -> None:
         with pq.ParquetWriter(target, schema, compression="zstd") as writer:
-            writer.write_table(schema.empty_table())
+            # row groups of many partitions: one per partition (1,000 at a million documents) read 30x slower
+            held: list[pa.Table] = []
             for f in sorted((out / "doc_sentiment").glob("part-*.parquet")) if len(keys) else []:
                 rows = pq.read_table(f, schema=SCHEMAS["doc_sentiment"])
                 rows = rows.join(keys, keys=["group", "voice"], join_type="left semi", use_threads=False)
-                if len(rows):
-                    writer.write_table(rows.select(schema.names).sort_by(sort).cast(schema))
+                held.append(rows.select(schema.names).sort_by(sort).cast(schema))
+                if sum(map(len, held)) >= _SMALL_ROW_GROUP:  # bounded memory: ~65k rows and one partition
+                    writer.write_table(pa.concat_tables(held))
+                    held = []
+            writer.write_table(pa.concat_tables(held or [schema.empty_table()]))
 
     _atomic_replace(write, path)
 
