@@ -579,7 +579,8 @@ def _small_groups_rows(out: Path, sums: Path, path: Path) -> None:
                 if sum(map(len, held)) >= _SMALL_ROW_GROUP:  # bounded memory: ~65k rows and one partition
                     writer.write_table(pa.concat_tables(held))
                     held = []
-            writer.write_table(pa.concat_tables(held or [schema.empty_table()]))
+            if held:
+                writer.write_table(pa.concat_tables(held))
 
     _atomic_replace(write, path)
 

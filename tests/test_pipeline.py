@@ -709,6 +709,7 @@ def test_stored_sentiment_sums_give_what_every_row_gives(stored: int, max_docume
     out = tmp_path / "out"
     shutil.copytree(reference[0].out, out)
     monkeypatch.setattr(S, "BOOTSTRAP_MAX_DOCUMENTS", stored)  # what aggregate stores rows for
+    monkeypatch.setattr(pipeline, "_SMALL_ROW_GROUP", 50)  # several row groups, each of a few partitions
     pipeline.aggregate(out)
     res = pipeline.results(out)
     rows = res.table("doc_sentiment")
@@ -717,6 +718,8 @@ def test_stored_sentiment_sums_give_what_every_row_gives(stored: int, max_docume
                                   check_exact=False, rtol=1e-13)
     pd.testing.assert_frame_equal(res.table("doc_sentiment_small").sort_values(KEY, ignore_index=True),
                                   expected.rows.sort_values(KEY, ignore_index=True), check_dtype=False)
+    groups = pipeline.pq.ParquetFile(out / "aggregates" / "doc_sentiment_small.parquet").metadata.num_row_groups
+    assert groups == {100: 2, 18: 1, 0: 0}[stored]  # 172, 52 and no rows, ~43 and 13 a partition
     sums = res.sentiment_sums(max_documents=max_documents)
     if max_documents <= stored:  # every row it needs is stored: doc_sentiment is not read
         shutil.rmtree(out / "doc_sentiment")
