@@ -25,6 +25,11 @@ What it does.
   cluster (article-level) bootstrap (Field & Welsh 2007), because sentences of one
   article are not independent; with fewer than two articles in a group there is no
   between-article variation to resample and the interval is left empty (NaN).
+* :func:`voice_summary_by_document` / :func:`compare_groups_by_document`: the same
+  over documents from per-document sums (the pipeline's ``doc_sentiment``), or from
+  :class:`DocumentSums`: per-group moment sums, enough for the linearised interval of a
+  large group (Woodruff 1971), plus the rows of the groups small enough to bootstrap,
+  so the cost grows with the groups, not the documents.
 * Targets: :func:`find_targets` finds the mentions of named targets (aliases as data,
   ``data/lexicon/targets.yaml``) and :func:`target_sentiment` scores each mention
   with :class:`TargetModel`, a target-dependent logistic regression trained on
@@ -561,7 +566,7 @@ def _sum_names(ys: Sequence[str]) -> dict[str, str]:
             **{k: v for y in ys for k, v in ((y, y), (f"{y}_yy", f"{y}_sq"), (f"{y}_xy", f"{y}_x"))}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # frames have no truth value: compare them with pandas, not ==
 class DocumentSums:
     """What the intervals over documents need of ``doc_sentiment``, without its row per document.
 
