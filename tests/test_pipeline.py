@@ -750,7 +750,8 @@ def test_a_run_aggregated_before_the_sums_were_stored_computes_them_then_stores_
         sums = res.sentiment_sums()
     assert "rerun analysis.pipeline.aggregate" in caplog.text
     rows = res.table("doc_sentiment")
-    pd.testing.assert_frame_equal(S.voice_summary_by_document(sums, n_boot=200), S.voice_summary_by_document(rows, n_boot=200))
+    pd.testing.assert_frame_equal(S.voice_summary_by_document(sums, n_boot=200),
+                                  S.voice_summary_by_document(rows, n_boot=200))
     pd.testing.assert_frame_equal(S.compare_groups_by_document(sums, voice=None, n_boot=200),
                                   S.compare_groups_by_document(rows, voice=None, n_boot=200))
     pipeline.aggregate(out)  # re-aggregated: the partial sums are made from the doc_sentiment files
