@@ -44,6 +44,17 @@ the candidates are cut to each group's first rows: memory is one range, not the 
 :meth:`Results.keyness` reads the stored rows, or computes them from ``group_terms`` for
 other settings or a run aggregated before schema 5.
 
+Sentiment sums. Notebook 04's intervals over documents need, for a group of more than
+:data:`analysis.sentiment.BOOTSTRAP_MAX_DOCUMENTS` documents, only its moment sums (the
+linearised interval), and the rows of ``doc_sentiment`` only for the smaller groups (the
+bootstrap over documents). So each partition also writes the partial moment sums of its
+``doc_sentiment`` per group and voice (and per group over all voices), merged like the
+other aggregates into ``aggregates/doc_sentiment_sums.parquet``, and :func:`aggregate`
+copies the small groups' rows into ``aggregates/doc_sentiment_small.parquet``:
+:meth:`Results.sentiment_sums` reads those two, whose size grows with the groups, not the
+documents. A run made before schema 6 gets the partial sums from its ``doc_sentiment``
+files when it is re-aggregated; until then its sums are computed from every row.
+
 Text sample. Sections that need texts (KWIC, naming evidence, carried quotes, target
 sentiment, extreme sentences) read a bounded sample instead of the corpus: per group the
 ``sample_k`` documents with the smallest BLAKE2b hash of their id (bottom-k sampling, Cohen &
@@ -96,7 +107,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -108,10 +119,13 @@ import pyarrow.parquet as pq
 from analysis.config import PROCESSED
 from analysis.errors import InputError
 
+if TYPE_CHECKING:
+    from analysis.sentiment import DocumentSums
+
 log = logging.getLogger(__name__)
 
 #: Bump when the layout or the meaning of an output column changes: older outputs are then refused.
-SCHEMA_VERSION = 5  # 5: keyness and top terms per group (aggregates/keyness.parquet, top_terms.parquet); 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
+SCHEMA_VERSION = 6  # 6: moment sums of doc_sentiment per group (_partials/ and aggregates/doc_sentiment_sums.parquet), small groups' rows (aggregates/doc_sentiment_small.parquet); 5: keyness and top terms per group (aggregates/keyness.parquet, top_terms.parquet); 4: voice characters (voice/, group_voice), text sample (_partials/sample/, aggregates/sample.parquet); 3: partial sums per partition
 #: Per-document tables, one Parquet file per partition in each folder.
 TABLES = ("documents", "sentences", "quotes", "terms", "doc_sentiment", "rejects", "voice")
 #: Per-document tables whose rows for the text sample ``aggregate`` also stores (``aggregates/sample_<name>.parquet``).
@@ -225,7 +239,9 @@ def _write_partition(out: Path, result: PartitionResult) -> None:
         # the sample's per-partition candidates are a partial, like the partial sums
         _write_table(data, (out / _PARTIALS / table if table == "sample" else out / table) / f"{name}.parquet")
     specs = _aggregate_specs()
-    _write_table(_partial(arrow, "doc_sentiment", specs["doc_sentiment"]), out / "doc_sentiment" / f"{name}.parquet")
+    doc = _partial(arrow, "doc_sentiment", specs["doc_sentiment"])
+    _write_table(doc, out / "doc_sentiment" / f"{name}.parquet")
+    arrow["doc_voices"] = _doc_voices(doc)
     for agg in AGGREGATES:
         # sorted by group with small row groups: a merge batch reads only its groups' row groups
         _write_table(_partial(arrow, agg, specs[agg]), out / _PARTIALS / agg / f"{name}.parquet",
@@ -363,7 +379,23 @@ def _polarity() -> dict[str, pc.Expression]:
 
 
 #: Per-group aggregates made by :func:`aggregate`, each merged from per-partition partial sums.
-AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers", "group_voice")
+AGGREGATES = ("groups", "group_terms", "group_sentiment", "group_quotes", "group_speakers", "group_voice",
+              "doc_sentiment_sums")
+
+
+def _doc_voices(doc: pa.Table) -> pa.Table:
+    """``doc_sentiment`` rows and, per document, its voices summed (voice ``analysis.sentiment.ALL_VOICES``).
+
+    The rows whose per-group moments ``doc_sentiment_sums`` holds: the second kind is
+    what :func:`analysis.sentiment.compare_groups_by_document` resamples with ``voice=None``.
+    """
+    from analysis.sentiment import ALL_VOICES, DOCUMENT_SUMS
+
+    cols = ["segments", *DOCUMENT_SUMS]
+    whole = doc.group_by(["group", "id"], use_threads=False).aggregate([(c, "sum") for c in cols])
+    whole = pa.table({"group": whole["group"], "id": whole["id"], "voice": pa.array([ALL_VOICES] * len(whole), _STR),
+                      **{c: whole[f"{c}_sum"] for c in cols}})
+    return pa.concat_tables([doc.select(whole.column_names), whole])
 
 
 @functools.lru_cache(maxsize=1)
@@ -374,6 +406,8 @@ def _aggregate_specs() -> dict[str, tuple[str, list[str], list[tuple[str, str, s
     ``count_distinct`` of ``id`` (ids are unique across partitions). ``doc_sentiment``
     (keyed by document, so complete within its partition) may use ``mean``.
     """
+    from analysis.sentiment import DOCUMENT_SUMS as ys
+
     polarity = _polarity()
     return {
         "groups": ("documents", ["group"], [
@@ -395,6 +429,13 @@ def _aggregate_specs() -> dict[str, tuple[str, list[str], list[tuple[str, str, s
         "group_voice": ("voice", ["group"], [
             ("id", "count", "documents"), ("chars", "sum", "chars"), ("quoted", "sum", "quoted"),
             ("reported", "sum", "reported"), ("own", "sum", "own")], {}),
+        # over documents: y, y^2 and segments*y per document sum y (analysis.sentiment._ratio_moments)
+        "doc_sentiment_sums": ("doc_voices", ["group", "voice"], [
+            ("id", "count", "documents"), ("segments", "sum", "segments"), ("segments_sq", "sum", "segments_sq"),
+            *[(f"{y}{s}", "sum", f"{y}{s}") for y in ys for s in ("", "_sq", "_x")]],
+            {"segments_sq": pc.multiply(pc.field("segments"), pc.field("segments")),
+             **{f"{y}_sq": pc.multiply(pc.field(y), pc.field(y)) for y in ys},
+             **{f"{y}_x": pc.multiply(pc.field(y), pc.field("segments")) for y in ys}}),
     }
 
 
@@ -471,9 +512,12 @@ def aggregate(out: str | Path) -> dict[str, Path]:
     target = out / "aggregates"
     target.mkdir(exist_ok=True)
     paths = {}
+    _backfill_sums(out)
     for name in AGGREGATES:
         paths[name] = target / f"{name}.parquet"
         _merge(out, name, paths[name])
+    paths["doc_sentiment_small"] = target / "doc_sentiment_small.parquet"
+    _small_groups_rows(out, paths["doc_sentiment_sums"], paths["doc_sentiment_small"])
     arguments = _read_manifest(out)["arguments"]
     paths["keyness"], paths["top_terms"] = target / "keyness.parquet", target / "top_terms.parquet"
     # runs made before schema 5 have no keyness arguments: the defaults, as their notebooks used
@@ -488,6 +532,57 @@ def aggregate(out: str | Path) -> dict[str, Path]:
         rows = ds.dataset(out / name, format="parquet", schema=SCHEMAS[name]).to_table(filter=pc.field("id").isin(ids))
         _write_table(rows, paths[f"sample_{name}"])
     return paths
+
+
+def _backfill_sums(out: Path) -> None:
+    """Write the ``doc_sentiment_sums`` partials a run made before schema 6 lacks, from its ``doc_sentiment`` files."""
+    folder = out / _PARTIALS / "doc_sentiment_sums"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = _aggregate_specs()["doc_sentiment_sums"]
+    for part in _finished(out):
+        name = _part_name(part)
+        if not (folder / f"{name}.parquet").exists():
+            doc = pq.read_table(out / "doc_sentiment" / f"{name}.parquet", schema=SCHEMAS["doc_sentiment"])
+            _write_table(_partial({"doc_voices": _doc_voices(doc)}, "doc_sentiment_sums", spec),
+                         folder / f"{name}.parquet", row_group_size=1 << 15)
+
+
+#: Rows per row group of ``doc_sentiment_small`` (at most, apart from one partition's rows).
+_SMALL_ROW_GROUP = 1 << 16
+
+
+def _small_groups_rows(out: Path, sums: Path, path: Path) -> None:
+    """The ``doc_sentiment`` rows of every group and voice of at most ``BOOTSTRAP_MAX_DOCUMENTS`` documents.
+
+    What the bootstrap over documents resamples (:class:`analysis.sentiment.DocumentSums`);
+    larger groups need only their sums. Read one partition file at a time, so memory is
+    one partition plus the output's keys; rows in partition order (each file sorted by
+    group, id, voice). The bound is stored in the file's metadata (``max_documents``).
+    """
+    from analysis.sentiment import ALL_VOICES, BOOTSTRAP_MAX_DOCUMENTS
+
+    keys = pq.read_table(sums, columns=["group", "voice", "documents"])
+    keys = keys.filter(pc.and_(pc.not_equal(keys["voice"], ALL_VOICES),
+                               pc.less_equal(keys["documents"], BOOTSTRAP_MAX_DOCUMENTS))).select(["group", "voice"])
+    schema = SCHEMAS["doc_sentiment"].with_metadata(
+        {b"outlet_lens": json.dumps({"max_documents": BOOTSTRAP_MAX_DOCUMENTS}).encode()})
+    sort = [(k, "ascending") for k in ("group", "id", "voice")]
+
+    def write(target: Path) -> None:
+        with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+            # row groups of many partitions: one per partition (1,000 at a million documents) read 30x slower
+            held: list[pa.Table] = []
+            for f in sorted((out / "doc_sentiment").glob("part-*.parquet")) if len(keys) else []:
+                rows = pq.read_table(f, schema=SCHEMAS["doc_sentiment"])
+                rows = rows.join(keys, keys=["group", "voice"], join_type="left semi", use_threads=False)
+                held.append(rows.select(schema.names).sort_by(sort).cast(schema))
+                if sum(map(len, held)) >= _SMALL_ROW_GROUP:  # bounded memory: ~65k rows and one partition
+                    writer.write_table(pa.concat_tables(held))
+                    held = []
+            if held:
+                writer.write_table(pa.concat_tables(held))
+
+    _atomic_replace(write, path)
 
 
 #: Rows of ``group_terms`` per term bucket scored at once by :func:`_top_terms` (a few hundred MB at most).
@@ -857,6 +952,11 @@ AGGREGATE_SCHEMAS: dict[str, pa.Schema] = {
     "group_voice": pa.schema([("group", _STR), ("documents", _I64), ("chars", _I64), ("quoted", _I64),
                               ("reported", _I64), ("own", _I64)]),
     "doc_sentiment": SCHEMAS["doc_sentiment"],
+    "doc_sentiment_sums": pa.schema([
+        ("group", _STR), ("voice", _STR), ("documents", _I64), ("segments", _I64), ("segments_sq", _I64),
+        ("compound_sum", _F64), ("compound_sum_sq", _F64), ("compound_sum_x", _F64),
+        ("positive", _I64), ("positive_sq", _I64), ("positive_x", _I64),
+        ("negative", _I64), ("negative_sq", _I64), ("negative_x", _I64)]),
 }
 
 
@@ -1192,7 +1292,8 @@ class Results:
     def table(self, name: str, *, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
         """A per-document table (``documents, sentences, quotes, terms, doc_sentiment, rejects``) or an
         aggregate (``groups, group_terms, group_sentiment, group_quotes, group_speakers, group_voice``; since schema 5
-        ``keyness, top_terms``: see :meth:`keyness`, :meth:`frequencies`). ``sentences`` or ``quotes`` filtered to
+        ``keyness, top_terms``: see :meth:`keyness`, :meth:`frequencies`; since schema 6 ``doc_sentiment_sums,
+        doc_sentiment_small``: see :meth:`sentiment_sums`). ``sentences`` or ``quotes`` filtered to
         ``[("id", "in", ids)]`` of sampled documents are read from the run's copy of the sample's rows."""
         path = self.out / name if name in TABLES else self.out / "aggregates" / f"{name}.parquet"
         if not path.exists():
@@ -1322,6 +1423,42 @@ class Results:
                                   docvars=pd.DataFrame({"group": labels}),
                                   n_words=groups["words"].to_numpy(dtype=np.int64),
                                   ngram_max=int(self.manifest()["arguments"]["ngram_max"]))
+
+    def sentiment_sums(self, *, max_documents: int | None = None) -> DocumentSums:
+        """``doc_sentiment`` as the intervals over documents need it: per-group sums, and the rows of small groups.
+
+        An :class:`analysis.sentiment.DocumentSums` for
+        :func:`analysis.sentiment.voice_summary_by_document` and
+        :func:`~analysis.sentiment.compare_groups_by_document`, which give with it what they
+        give with every row (to float rounding), at a cost that grows with the groups, not
+        the documents. Read from the run's ``doc_sentiment_sums`` and ``doc_sentiment_small``
+        aggregates; the rows of groups larger than those hold, when ``max_documents`` asks
+        for them, are read from ``doc_sentiment`` (only those groups). A run aggregated
+        before schema 6 has neither: the sums are made here from every row, as exact but
+        growing with the documents; rerun :func:`aggregate` on it to store them.
+
+        Args:
+            max_documents: Largest groups the functions may bootstrap (their ``max_documents``);
+                default :data:`analysis.sentiment.BOOTSTRAP_MAX_DOCUMENTS`.
+        """
+        from analysis.sentiment import BOOTSTRAP_MAX_DOCUMENTS, DocumentSums, document_sums
+
+        max_documents = BOOTSTRAP_MAX_DOCUMENTS if max_documents is None else max_documents
+        sums, small = (self.out / "aggregates" / f"{n}.parquet" for n in ("doc_sentiment_sums", "doc_sentiment_small"))
+        if not (sums.exists() and small.exists()):
+            log.info("%s: sentiment sums computed from every doc_sentiment row: the run was aggregated before they "
+                     "were stored; rerun analysis.pipeline.aggregate on it to store them", self.out)
+            return document_sums(self.table("doc_sentiment"), max_documents=max_documents)
+        moments = pd.read_parquet(sums)
+        rows = pd.read_parquet(small)
+        stored = json.loads(pq.read_schema(small).metadata[b"outlet_lens"])["max_documents"]
+        if max_documents > stored:  # groups beyond the stored rows: read theirs, and only theirs
+            docs = moments["documents"]
+            more = sorted(moments.loc[(docs > stored) & (docs <= max_documents), "group"].unique())
+            if more:
+                rows = pd.concat([rows[~rows["group"].isin(more)],
+                                  self.table("doc_sentiment", filters=[("group", "in", more)])], ignore_index=True)
+        return DocumentSums(moments, rows, max_documents)
 
     def manifest(self) -> dict[str, Any]:
         """The run's manifest: arguments, completeness and counts."""

@@ -25,6 +25,11 @@ What it does.
   cluster (article-level) bootstrap (Field & Welsh 2007), because sentences of one
   article are not independent; with fewer than two articles in a group there is no
   between-article variation to resample and the interval is left empty (NaN).
+* :func:`voice_summary_by_document` / :func:`compare_groups_by_document`: the same
+  over documents from per-document sums (the pipeline's ``doc_sentiment``), or from
+  :class:`DocumentSums`: per-group moment sums, enough for the linearised interval of a
+  large group (Woodruff 1971), plus the rows of the groups small enough to bootstrap,
+  so the cost grows with the groups, not the documents.
 * Targets: :func:`find_targets` finds the mentions of named targets (aliases as data,
   ``data/lexicon/targets.yaml``) and :func:`target_sentiment` scores each mention
   with :class:`TargetModel`, a target-dependent logistic regression trained on
@@ -559,6 +564,94 @@ def _ratio_moments(df: pd.DataFrame, by: list[str], ys: list[str], x: str) -> pd
     return frame.groupby(level=list(range(len(by))), sort=True).sum()
 
 
+#: The per-document sums of ``doc_sentiment`` whose ratios over documents are reported (mean compound
+#: per segment, shares of positive and negative segments), all over ``segments``.
+DOCUMENT_SUMS = ("compound_sum", "positive", "negative")
+#: ``voice`` of the rows of :attr:`DocumentSums.moments` that hold every voice of a document together.
+ALL_VOICES = "all"
+
+
+def _sum_names(ys: Sequence[str]) -> dict[str, str]:
+    """:func:`_ratio_moments` column -> :attr:`DocumentSums.moments` column (readable names for a stored table)."""
+    return {"n": "documents", "x": "segments", "xx": "segments_sq",
+            **{k: v for y in ys for k, v in ((y, y), (f"{y}_yy", f"{y}_sq"), (f"{y}_xy", f"{y}_x"))}}
+
+
+@dataclass(frozen=True, eq=False)  # frames have no truth value: compare them with pandas, not ==
+class DocumentSums:
+    """What the intervals over documents need of ``doc_sentiment``, without its row per document.
+
+    A group of more than ``max_documents`` documents gets the linearised interval, which
+    needs only per-group moment sums; a smaller one the bootstrap over its documents,
+    which needs their rows. So this holds the sums of every group and the rows of the
+    small groups only: its size grows with the groups, not the documents. The pipeline
+    stores both (:meth:`analysis.pipeline.Results.sentiment_sums`);
+    :func:`document_sums` makes them from rows.
+
+    Attributes:
+        moments: One row per group and voice, and per group with voice :data:`ALL_VOICES`
+            (a document's voices summed first, what :func:`compare_groups_by_document`
+            with ``voice=None`` resamples): ``group, voice, documents, segments,
+            segments_sq`` and, per column y of :data:`DOCUMENT_SUMS`, ``y, y_sq, y_x``:
+            sums over documents of y, y² and segments·y (:func:`_ratio_moments`).
+        rows: ``doc_sentiment`` rows of at least every group and voice with at most
+            ``max_documents`` documents (every voice of a group with at most
+            ``max_documents`` documents in all), in any order.
+        max_documents: The largest groups whose rows ``rows`` holds.
+    """
+
+    moments: pd.DataFrame
+    rows: pd.DataFrame
+    max_documents: int
+
+    def _ratio_moments(self, ys: list[str], voice: str | None = None) -> pd.DataFrame:
+        """:attr:`moments` as :func:`_ratio_moments` gives them: of one ``voice`` indexed by group (``_g``), or
+        (``None``) of every voice but :data:`ALL_VOICES` indexed by ``group, voice``."""
+        names = _sum_names(ys)
+        m = self.moments
+        m = m[m["voice"] != ALL_VOICES] if voice is None else m[m["voice"] == voice]
+        frame = m[list(names.values())].astype(float).set_axis(list(names), axis=1)
+        group = m["group"].astype(str).to_numpy()
+        frame.index = (pd.MultiIndex.from_arrays([group, m["voice"].to_numpy()], names=["group", "voice"])
+                       if voice is None else pd.Index(group, name="_g"))
+        return frame.sort_index()
+
+    def _covering(self, max_documents: int) -> "DocumentSums":
+        if max_documents > self.max_documents:
+            raise InputError(f"these sums hold the rows of groups of at most {self.max_documents} documents, not "
+                             f"{max_documents}; read them with Results.sentiment_sums(max_documents={max_documents}) "
+                             "or pass the doc_sentiment rows")
+        return self
+
+
+def document_sums(doc_sentiment: pd.DataFrame, *, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> DocumentSums:
+    """:class:`DocumentSums` of ``doc_sentiment`` rows (what the pipeline's ``aggregate`` stores, made in pandas).
+
+    Args:
+        doc_sentiment: Rows ``group, id, voice, segments, compound_sum, positive, negative``.
+        max_documents: Keep the rows of groups (and voices) of at most this many documents.
+
+    Returns:
+        The sums of every group and voice, and the small groups' rows.
+    """
+    names = _sum_names(DOCUMENT_SUMS)
+    cols = ["group", "voice", *names.values()]
+    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str))
+    if df.empty:
+        return DocumentSums(pd.DataFrame(columns=cols), df, max_documents)
+    # per document, its voices together: what compare_groups_by_document(voice=None) sums
+    whole = (df.groupby(["group", "id"], sort=True)[["segments", *DOCUMENT_SUMS]].sum().reset_index()
+             .assign(voice=ALL_VOICES))
+    parts = [_ratio_moments(d, ["group", "voice"], list(DOCUMENT_SUMS), "segments").rename(columns=names)
+             for d in (df, whole)]
+    moments = pd.concat(parts).reset_index().sort_values(["group", "voice"], kind="stable", ignore_index=True)
+    exact = [c for c in cols[2:] if not c.startswith("compound_sum")]  # counts and their products: integers
+    moments = moments[cols].astype({c: "int64" for c in exact})
+    small = moments.loc[moments["documents"] <= max_documents, ["group", "voice"]]
+    keep = pd.MultiIndex.from_frame(df[["group", "voice"]]).isin(pd.MultiIndex.from_frame(small))
+    return DocumentSums(moments, df[keep].reset_index(drop=True), max_documents)
+
+
 def _linearised(m: pd.DataFrame, ys: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Ratios ``R = sum(y) / sum(x)`` (groups x ys) and their linearised (delta-method) variances.
 
@@ -718,7 +811,7 @@ def compare_groups(sentences: pd.DataFrame, *, by: str = "outlet", voice: str | 
     return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents)
 
 
-def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None = "own",
+def compare_groups_by_document(doc_sentiment: pd.DataFrame | DocumentSums, *, voice: str | None = "own",
                                groups: Sequence[str] | None = None, n_boot: int = 2000, seed: int = 0,
                                level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """:func:`compare_groups` from per-document sums (the pipeline's ``doc_sentiment`` table), never the sentences.
@@ -727,7 +820,9 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
     equals :func:`compare_groups` on the scored sentences of the same corpus.
 
     Args:
-        doc_sentiment: Rows ``group, id, voice, segments, compound_sum``.
+        doc_sentiment: Rows ``group, id, voice, segments, compound_sum``, or their
+            :class:`DocumentSums` (per-group sums and the small groups' rows: same
+            result to float rounding, at a cost that does not grow with the documents).
         voice: Restrict to one voice (None = all segments).
         groups: Compare only these groups (pairs grow with the square of the groups).
         n_boot, seed, level, max_documents: As :func:`compare_groups`.
@@ -735,30 +830,42 @@ def compare_groups_by_document(doc_sentiment: pd.DataFrame, *, voice: str | None
     Returns:
         As :func:`compare_groups`.
     """
-    d = doc_sentiment if voice is None else doc_sentiment[doc_sentiment["voice"] == voice]
+    moments = None
+    d = doc_sentiment
+    if isinstance(d, DocumentSums):
+        moments = d._covering(max_documents)._ratio_moments(["compound_sum"], ALL_VOICES if voice is None else voice)
+        moments = moments.rename(columns=lambda c: c.replace("compound_sum", "sum"))
+        if groups is not None:
+            moments = moments[moments.index.isin([str(g) for g in groups])]
+        d = d.rows  # only the small groups' articles are resampled
+    if voice is not None:
+        d = d[d["voice"] == voice]
     if groups is not None:
         d = d[d["group"].isin(list(groups))]
     docs = (d.assign(_g=d["group"].astype(str)).groupby(["_g", "id"], sort=True)
             .agg(sum=("compound_sum", "sum"), count=("segments", "sum")).reset_index())
-    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents)
+    return _compare_documents(docs, n_boot=n_boot, seed=seed, level=level, max_documents=max_documents,
+                              moments=moments)
 
 
 def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: float,
-                       max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
+                       max_documents: int = BOOTSTRAP_MAX_DOCUMENTS, moments: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pairwise differences of group means from per-article ``_g, id, sum, count`` (sorted by ``_g, id``).
 
     A pair of groups of at most ``max_documents`` articles each gets the article
     bootstrap; a pair with a larger group the normal interval of the difference of two
     independent ratios, ``diff +- z * sqrt(var_a + var_b)`` (:func:`_linearised`), so
-    the cost does not grow with the articles. Column ``method`` says which.
+    the cost does not grow with the articles. Column ``method`` says which. ``moments``
+    (:func:`_ratio_moments` of ``docs`` by ``_g``, already summed) lets ``docs`` hold
+    only the articles of the groups of at most ``max_documents``.
     """
     cols = ["group_a", "group_b", "mean_a", "mean_b", "diff", "low", "high", "documents_a", "documents_b", "method"]
-    if docs.empty:
+    if moments is None:
+        moments = _ratio_moments(docs, ["_g"], ["sum"], "count") if len(docs) else None
+    if moments is None or moments.empty:
         return pd.DataFrame(columns=cols)
-    ndocs = docs.groupby("_g", sort=True).size()
-    groups, sizes = ndocs.index.to_list(), ndocs.to_numpy()
+    groups, sizes = moments.index.to_list(), moments["n"].to_numpy().astype(np.int64)
     small = sizes <= max_documents
-    moments = _ratio_moments(docs, ["_g"], ["sum"], "count")
     point, var = (a[:, 0] for a in _linearised(moments, ["sum"]))
     # the bootstrap draws only the small groups' articles: on a corpus of small groups
     # (every group) the replicates are those drawn before the switch existed
@@ -784,7 +891,7 @@ def _compare_documents(docs: pd.DataFrame, *, n_boot: int, seed: int, level: flo
     return pd.DataFrame(rows, columns=cols)
 
 
-def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,
+def voice_summary_by_document(doc_sentiment: pd.DataFrame | DocumentSums, *, n_boot: int = 2000, seed: int = 0,
                               level: float = 0.95, max_documents: int = BOOTSTRAP_MAX_DOCUMENTS) -> pd.DataFrame:
     """Sentiment per group and voice from per-document sums, with intervals over documents.
 
@@ -797,11 +904,15 @@ def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000
     zero); a larger one the normal interval of the linearised variance of the ratio
     (:func:`_linearised`), which that bootstrap approximates for many documents, clipped
     to the range of the statistic. Cost: ``n_boot`` x documents of the small groups,
-    plus one pass over the rows; column ``method`` says which interval a row has.
+    plus one pass over the rows (none with :class:`DocumentSums`, whose per-group sums
+    are summed once by the pipeline's ``aggregate``); column ``method`` says which
+    interval a row has.
 
     Args:
         doc_sentiment: The pipeline's ``doc_sentiment`` rows: ``group, id, voice, segments,
-            compound_sum, positive, negative``.
+            compound_sum, positive, negative``; or their :class:`DocumentSums`
+            (:meth:`analysis.pipeline.Results.sentiment_sums`): the same result to float
+            rounding, at a cost that grows with the groups, not the documents.
         n_boot, seed, level: As :func:`summarize`.
         max_documents: Largest group (documents in the group and voice) bootstrapped.
 
@@ -813,11 +924,16 @@ def voice_summary_by_document(doc_sentiment: pd.DataFrame, *, n_boot: int = 2000
     by = ["group", "voice"]
     cols = by + ["segments", "documents", "mean", "low", "high", "pos_share", "pos_low", "pos_high",
                  "neg_share", "neg_low", "neg_high", "method"]
-    if doc_sentiment.empty:
+    ys = list(DOCUMENT_SUMS)
+    if isinstance(doc_sentiment, DocumentSums):
+        sums = doc_sentiment._covering(max_documents)
+        moments = sums._ratio_moments(ys)
+        df = sums.rows.assign(group=sums.rows["group"].astype(str))
+    else:
+        df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str))
+        moments = _ratio_moments(df, by, ys, "segments") if len(df) else df.iloc[:0]
+    if moments.empty:
         return pd.DataFrame(columns=cols)
-    ys = ["compound_sum", "positive", "negative"]
-    df = doc_sentiment.assign(group=doc_sentiment["group"].astype(str))
-    moments = _ratio_moments(df, by, ys, "segments")
     point, var = _linearised(moments, ys)
     low, high = _mean_and_share_bounds(point, var, level)
     sizes = moments["n"].to_numpy().astype(np.int64)

@@ -707,3 +707,72 @@ def test_a_run_without_the_keyness_aggregate_computes_it_as_before(seeds_and_gen
     # settings the aggregate does not hold are computed, not cut from it
     pd.testing.assert_frame_equal(stored.keyness(min_count=3, top=4),
                                   _direct_top(corpus, min_count=3, top=4)[0], check_exact=True)
+
+
+# ------------------------------------- sentiment sums over documents, stored once by `aggregate` (schema 6)
+
+KEY = ["group", "voice", "id"]
+
+
+@pytest.mark.parametrize("stored, max_documents, bootstrapped", [
+    (100, 100, 9),  # every group small: every row stored
+    (18, 18, 3),    # the quoted voices (16-18 documents) stored; the rest summed only
+    (18, 17, 1),    # fewer bootstrapped than stored (Valley Wire's quoted voice)
+    (18, 20, 9),    # more than stored: those groups' rows are read from doc_sentiment
+    (0, 0, 0),      # nothing stored, every interval linearised
+])
+def test_stored_sentiment_sums_give_what_every_row_gives(stored: int, max_documents: int, bootstrapped: int,
+                                                         reference, tmp_path: Path, monkeypatch) -> None:
+    from analysis import sentiment as S
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0].out, out)
+    monkeypatch.setattr(S, "BOOTSTRAP_MAX_DOCUMENTS", stored)  # what aggregate stores rows for
+    monkeypatch.setattr(pipeline, "_SMALL_ROW_GROUP", 50)  # several row groups, each of a few partitions
+    pipeline.aggregate(out)
+    res = pipeline.results(out)
+    rows = res.table("doc_sentiment")
+    expected = S.document_sums(rows, max_documents=stored)
+    pd.testing.assert_frame_equal(res.table("doc_sentiment_sums"), expected.moments, check_dtype=False,
+                                  check_exact=False, rtol=1e-13)
+    pd.testing.assert_frame_equal(res.table("doc_sentiment_small").sort_values(KEY, ignore_index=True),
+                                  expected.rows.sort_values(KEY, ignore_index=True), check_dtype=False)
+    groups = pipeline.pq.ParquetFile(out / "aggregates" / "doc_sentiment_small.parquet").metadata.num_row_groups
+    assert groups == {100: 2, 18: 1, 0: 0}[stored]  # 172, 52 and no rows, ~43 and 13 a partition
+    sums = res.sentiment_sums(max_documents=max_documents)
+    if max_documents <= stored:  # every row it needs is stored: doc_sentiment is not read
+        shutil.rmtree(out / "doc_sentiment")
+        assert res.sentiment_sums(max_documents=max_documents).rows.equals(sums.rows)
+    kw = {"n_boot": 200, "seed": 3, "max_documents": max_documents}
+    voice = S.voice_summary_by_document(sums, **kw)
+    pd.testing.assert_frame_equal(voice, S.voice_summary_by_document(rows, **kw), check_exact=False, rtol=1e-12)
+    assert (voice["method"] == "bootstrap").sum() == bootstrapped
+    for which, groups in (("own", None), (None, None), ("quoted", list(OUTLETS[1:]))):
+        pd.testing.assert_frame_equal(S.compare_groups_by_document(sums, voice=which, groups=groups, **kw),
+                                      S.compare_groups_by_document(rows, voice=which, groups=groups, **kw),
+                                      check_exact=False, rtol=1e-12)
+
+
+def test_a_run_aggregated_before_the_sums_were_stored_computes_them_then_stores_them(reference, tmp_path: Path,
+                                                                                     caplog) -> None:
+    import logging
+
+    from analysis import sentiment as S
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0].out, out)
+    shutil.rmtree(out / "_partials" / "doc_sentiment_sums")  # as a run made before schema 6 has it
+    for name in ("doc_sentiment_sums", "doc_sentiment_small"):
+        (out / "aggregates" / f"{name}.parquet").unlink()
+    res = pipeline.results(out)
+    with caplog.at_level(logging.INFO, logger="analysis.pipeline"):
+        sums = res.sentiment_sums()
+    assert "rerun analysis.pipeline.aggregate" in caplog.text
+    rows = res.table("doc_sentiment")
+    pd.testing.assert_frame_equal(S.voice_summary_by_document(sums, n_boot=200),
+                                  S.voice_summary_by_document(rows, n_boot=200))
+    pd.testing.assert_frame_equal(S.compare_groups_by_document(sums, voice=None, n_boot=200),
+                                  S.compare_groups_by_document(rows, voice=None, n_boot=200))
+    pipeline.aggregate(out)  # re-aggregated: the partial sums are made from the doc_sentiment files
+    assert_same(tables(out), reference[1])
+    assert len(list((out / "_partials" / "doc_sentiment_sums").glob("*.parquet"))) == 4

@@ -546,3 +546,58 @@ def test_summarize_normal_interval_agrees_with_the_segment_bootstrap(n):
     for low, high in (("low", "high"), ("pos_low", "pos_high"), ("neg_low", "neg_high")):
         width = boot[high] - boot[low]
         assert abs(fast[low] - boot[low]) <= 0.05 * width and abs(fast[high] - boot[high]) <= 0.05 * width
+
+
+# ---------------------------------------------------------------- per-group sums instead of every document's row
+
+def _voiced(sizes: tuple[int, ...]) -> pd.DataFrame:
+    """Groups A, B, ... of ``sizes`` documents with an own voice; half of them also quote, a third report."""
+    frames = []
+    for k, (n, g) in enumerate(zip(sizes, "ABCDE")):
+        for voice, m, shift in (("own", n, 0.0), ("quoted", n // 2, 0.1), ("reported", n // 3, -0.1)):
+            frames.append(_doc_sentiment(m, g, seed=10 * k + len(voice), shift=shift).assign(voice=voice))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("sizes, stored, max_documents", [
+    ((5, 7), 100, 100),        # all bootstrapped
+    ((150, 3), 100, 100),      # A's own voice linearised, its quoted and reported voices bootstrapped
+    ((101, 100, 1), 100, 60),  # fewer bootstrapped than the sums hold rows for
+    ((40, 250), 30, 30),       # a bound of the caller's choosing
+    ((300, 120), 100, 0),      # everything linearised
+])
+def test_document_sums_give_what_every_row_gives(sizes, stored, max_documents):
+    rows = _voiced(sizes)
+    sums = S.document_sums(rows, max_documents=stored)
+    small = sums.moments.loc[sums.moments["documents"] <= stored, ["group", "voice"]]
+    assert len(sums.rows) == len(rows.merge(small, on=["group", "voice"]))  # only the small groups' rows
+    kw = {"n_boot": 300, "seed": 4, "max_documents": max_documents}
+    pd.testing.assert_frame_equal(S.voice_summary_by_document(sums, **kw), S.voice_summary_by_document(rows, **kw),
+                                  check_exact=False, rtol=1e-12)
+    for voice, groups in (("own", None), (None, None), ("quoted", ["B", "A"]), ("reported", ["A"])):
+        pd.testing.assert_frame_equal(S.compare_groups_by_document(sums, voice=voice, groups=groups, **kw),
+                                      S.compare_groups_by_document(rows, voice=voice, groups=groups, **kw),
+                                      check_exact=False, rtol=1e-12)
+
+
+def test_document_sums_by_hand():
+    """Two documents of group g: (segments, compound_sum, positive) own (1, 0.6, 1), (2, -0.2, 0) and quoted (3, 0.3, 2)
+    in the second: own sums 2 docs, 3, 1+4, 0.4, 0.36+0.04, 0.6-0.4; all voices: second document (5, 0.1, 2)."""
+    rows = pd.DataFrame({"group": "g", "id": ["a", "b", "b"], "voice": ["own", "own", "quoted"],
+                         "segments": [1, 2, 3], "compound_sum": [0.6, -0.2, 0.3], "compound_mean": [0.6, -0.1, 0.1],
+                         "positive": [1, 0, 2], "negative": [0, 1, 0]})
+    m = S.document_sums(rows).moments.set_index("voice")
+    assert m.loc["own", ["documents", "segments", "segments_sq", "positive", "positive_sq", "positive_x"]].tolist() \
+        == [2, 3, 5, 1, 1, 1]
+    assert m.loc["own", ["compound_sum", "compound_sum_sq", "compound_sum_x"]].tolist() == pytest.approx([0.4, 0.4, 0.2])
+    assert m.loc[S.ALL_VOICES, ["documents", "segments", "segments_sq", "positive_x"]].tolist() == [2, 6, 26, 11]
+    assert m.loc[S.ALL_VOICES, ["compound_sum", "compound_sum_sq", "compound_sum_x"]].tolist() == pytest.approx(
+        [0.7, 0.37, 1.1])
+
+
+def test_sums_holding_fewer_rows_than_asked_for_are_refused():
+    sums = S.document_sums(_voiced((50,)), max_documents=20)
+    with pytest.raises(InputError, match=r"at most 20 documents, not 100; read them with Results.sentiment_sums"):
+        S.voice_summary_by_document(sums)
+    with pytest.raises(InputError, match="at most 20 documents, not 30"):
+        S.compare_groups_by_document(sums, max_documents=30)
