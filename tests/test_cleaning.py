@@ -400,6 +400,30 @@ def test_fast_searches_find_what_their_definition_finds(definition, name, shift,
         assert fast.findall(text) == slow.findall(text)
 
 
+def _name_tokens_by_definition(last_words):
+    """Tokens after a space starting with the last word of a known name and running on (the regex it replaces)."""
+    if not last_words:
+        return re.compile(r"(?!)")
+    alt = "|".join(map(re.escape, sorted(last_words, key=len, reverse=True)))
+    return re.compile(rf"(?<= )(?=(?:{alt})(?:[a-z]|[A-Z][a-z]))[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
+
+
+_NAME_TEXT = ["Un", "Unsaid", "UnS", "Jong", "Jongun", "Jong-unsaid", "O'Neils", "Park", "Parks", "Parksaid",
+              "ParkFoundation", "ParkX", "PaRk", "Xy", "X", "x", "said", "-", "'", "1", "."]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["Un", "Jong", "Park", "Parks", "Jong-un", "O'Neil", "X", "", "Pa"]), max_size=4),
+       st.lists(st.tuples(st.sampled_from([" ", " ", ""]), st.sampled_from(_NAME_TEXT)).map("".join), max_size=10)
+       .map("".join))
+def test_name_tokens_found_as_the_definition_finds_them(last_words, text):
+    from analysis.corpus import _NAME_TOKEN, _name_prefixes, _starts_name
+
+    prefixes = _name_prefixes(set(last_words))
+    found = [m.span() for m in _NAME_TOKEN.finditer(text) if _starts_name(text, m.start(), prefixes)]
+    assert found == [m.span() for m in _name_tokens_by_definition(set(last_words)).finditer(text)]
+
+
 def _without_glued_gate(monkeypatch):
     import analysis.corpus as corpus
 
