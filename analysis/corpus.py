@@ -601,14 +601,16 @@ def clean_text(raw: str, *, title: str | None = None, rules_path: str | None = N
         if hit is None and sub and stripped:
             hit = _line_rule(stripped, rules, head)
         if hit or not _ALNUM.search(stripped):
-            log.extend((i, name, t) for name, t in sub)
+            if sub:
+                log.extend((i, name, t) for name, t in sub)
             if hit:
                 log.append((i, hit[0].name, stripped))
                 _capture(hit[1], meta)
             elif stripped:
                 log.append((i, sub[-1][0] if sub else "separator", stripped))
             continue
-        log.extend((i, name, t) for name, t in sub)
+        if sub:
+            log.extend((i, name, t) for name, t in sub)
         if title_pending:
             title_pending = False
             rest = any(_ALNUM.search(q) for q in paras[i + 1:])
