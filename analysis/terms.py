@@ -99,15 +99,15 @@ _CHAR_MAP: tuple[tuple[str, str], ...] = (
     ("\u00a0", " "),  # no-break space
 )
 
-#: A word token (after lower-casing): two or more word characters with inner
-#: hyphens/apostrophes but never a possessive 's ("jong-un", "don't", "russia"
-#: from "russia's"), or a dotted abbreviation ("u.s."). One branch point after
-#: the first character: faster than scikit-learn's default ``\b\w\w+\b``.
-_WORD = (
+_WORD = (  # WORD_PATTERN after its leading \b
     r"\w(?:\w+(?:(?:-|'(?!s\b))\w+)*"  # word, maybe with -/' parts
     r"|(?:(?:-|'(?!s\b))\w+)+"  # one letter + -/' parts ("x-ray")
     r"|(?<=[^\W\d_])(?:\.[^\W\d_])+\.)"  # u.s., e.g.
 )
+#: A word token (after lower-casing): two or more word characters with inner
+#: hyphens/apostrophes but never a possessive 's ("jong-un", "don't", "russia"
+#: from "russia's"), or a dotted abbreviation ("u.s."). One branch point after
+#: the first character: faster than scikit-learn's default ``\b\w\w+\b``.
 WORD_PATTERN = r"\b" + _WORD
 #: Clause boundaries that n-grams never cross.
 _BREAK_PATTERN = r"[.,;:!?()\[\]\"\u2013\u2014]|--"
