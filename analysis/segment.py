@@ -72,32 +72,29 @@ _BOUNDARY = re.compile(
 )
 _ACRONYM = re.compile(r"(?:[a-z]\.)+[a-z]")
 _WORD_AFTER = re.compile(rf"[{_OPENERS}]*([\w'\u2019-]+)")
-_LINE = re.compile(r"[^\n]*\S[^\n]*")
+# A paragraph line without its surrounding whitespace: from its first to its last non-space
+# character (the stripped span, so no per-character strip loop after the match).
+_LINE = re.compile(r"\S(?:[^\n]*\S)?")
 _BLOCK = re.compile(r"\S(?:.*?\S)?(?=\s*\n[ \t]*\n|\s*$)", re.S)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
-def _hard_wrapped(text: str) -> bool:
-    lines = text.split("\n")
-    if len(lines) < 4 or not re.search(r"\n[ \t]*\n", text):
+def _hard_wrapped(text: str, lines: list[Span]) -> bool:
+    """Whether most non-blank lines run on into the next one (``lines``: the stripped non-blank lines)."""
+    if text.count("\n") < 3 or not _BLANK_LINE.search(text):
         return False
-    joined = sum(1 for a, b in zip(lines, lines[1:]) if a.strip() and b.strip())
-    nonblank = sum(1 for ln in lines if ln.strip())
-    return joined >= nonblank / 2
+    # two non-blank lines are adjacent when one newline separates them
+    joined = sum(1 for a, b in zip(lines, lines[1:]) if text.count("\n", a.end, b.start) == 1)
+    return joined >= len(lines) / 2
 
 
 def paragraphs(text: str) -> list[Span]:
     """Spans of the paragraphs of ``text``, without surrounding whitespace."""
-    pattern = _BLOCK if _hard_wrapped(text) else _LINE
-    out = []
-    for m in pattern.finditer(text):
-        s, e = m.start(), m.end()
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append(Span(s, e))
-    return out
+    lines = [Span(*m.span()) for m in _LINE.finditer(text)]
+    if not _hard_wrapped(text, lines):
+        return lines
+    # a block starts and ends with a non-space character: the span is already stripped
+    return [Span(*m.span()) for m in _BLOCK.finditer(text)]
 
 
 def _is_boundary(text: str, m: re.Match[str], rules: _Rules) -> bool:

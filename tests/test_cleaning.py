@@ -371,3 +371,162 @@ def test_glued_space_only_inserts_spaces(tokens):
 def test_glued_name_not_split_when_tail_is_no_word():
     # "Leo Parkinson": "inson" is no word, so a glued-looking longer name stays whole
     assert _body("ChairmanLeo Park spoke. Leo Parkinson spoke too.") == "Chairman Leo Park spoke. Leo Parkinson spoke too."
+
+
+# --- Shortcuts: work skipped only where it cannot change the result (same output as doing it).
+# Each fast search in analysis.corpus against the pattern it stands for: (definition, name, shift)
+# with shift = how far the fast match starts after the defined one.
+FAST_SEARCHES = [
+    (r"[a-z,;:.!?](?=[A-Z][a-z])", "_JUNCTION_AT", 1),
+    (r"[a-z,;:.][A-Z][a-z]* [A-Z][a-z]", "_NAME_SIGNAL", 1),
+    (r"(?<![A-Z\d_'’-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,3}(?![\w'’-])", "_SPACED_NAME", 0),
+]
+_glue_text = st.lists(st.sampled_from(["a", "b", "K", "Kim", "Jong", "Un", "said", " ", " ", ",", ";", ":", ".", "!",
+                                       "?", "'", "’", "-", "_", "1", "\n", "Ab Cd"]), max_size=30).map("".join)
+
+
+@pytest.mark.parametrize(("definition", "name", "shift"), FAST_SEARCHES)
+@settings(max_examples=300, deadline=None)
+@given(text=_glue_text)
+def test_fast_searches_find_what_their_definition_finds(definition, name, shift, text):
+    import analysis.corpus as corpus
+
+    fast, slow = getattr(corpus, name), re.compile(definition)
+    first = slow.search(text)
+    assert (fast.search(text) is None) == (first is None)
+    if first is not None:
+        assert fast.search(text).start() == first.start() + shift
+    if shift == 0:
+        assert fast.findall(text) == slow.findall(text)
+
+
+def _name_tokens_by_definition(last_words):
+    """Tokens after a space starting with the last word of a known name and running on (the regex it replaces)."""
+    if not last_words:
+        return re.compile(r"(?!)")
+    alt = "|".join(map(re.escape, sorted(last_words, key=len, reverse=True)))
+    return re.compile(rf"(?<= )(?=(?:{alt})(?:[a-z]|[A-Z][a-z]))[A-Z][a-z]*[a-z](?![a-z\d_'’-])")
+
+
+_NAME_TEXT = ["Un", "Unsaid", "UnS", "Jong", "Jongun", "Jong-unsaid", "O'Neils", "Park", "Parks", "Parksaid",
+              "ParkFoundation", "ParkX", "PaRk", "Xy", "X", "x", "said", "-", "'", "1", "."]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["Un", "Jong", "Park", "Parks", "Jong-un", "O'Neil", "X", "", "Pa"]), max_size=4),
+       st.lists(st.tuples(st.sampled_from([" ", " ", ""]), st.sampled_from(_NAME_TEXT)).map("".join), max_size=10)
+       .map("".join))
+def test_name_tokens_found_as_the_definition_finds_them(last_words, text):
+    from analysis.corpus import _NAME_TOKEN, _name_prefixes, _starts_name
+
+    prefixes = _name_prefixes(set(last_words))
+    found = [m.span() for m in _NAME_TOKEN.finditer(text) if _starts_name(text, m.start(), prefixes)]
+    assert found == [m.span() for m in _name_tokens_by_definition(set(last_words)).finditer(text)]
+
+
+def _without_glued_gate(monkeypatch):
+    import analysis.corpus as corpus
+
+    monkeypatch.setattr(corpus, "_GLUED_CAPITAL", re.compile(""))  # every paragraph gets the full repair
+
+
+@pytest.mark.parametrize("raw", [r for r, _ in GLUED] + KEPT + [
+    "ChairmanAda Moreno spoke.\n\nAda Moreno left. Later Ada Morenosaid no.\n\nThe Ada MorenoFoundation paid.\n\nNo glue here.",
+    "Then,Kim Jong Un arrived.\n\nKim Jong Unsaid nothing.\n\ntoKim Jong Un, letters came.",
+])
+def test_glued_repair_skips_only_paragraphs_it_would_not_change(monkeypatch, raw):
+    fast = clean_text("Title\n\n" + raw)
+    _without_glued_gate(monkeypatch)
+    assert clean_text("Title\n\n" + raw) == fast
+
+
+_glued_paragraphs = st.lists(
+    st.lists(st.sampled_from(["PresidentAda", "Moreno", "Ada", "Morenosaid", "toAda", "said", "Then,", "It", "visits",
+                              "rained.The", "U.S.The", "iPhone", "MorenoFoundation", "Kim", "Jong", "Unvisited", "x"]),
+             max_size=12).map(" ".join),
+    min_size=1, max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_glued_paragraphs)
+def test_glued_repair_gate_changes_nothing(paragraphs):
+    raw = "Title\n\n" + "\n\n".join(p + "." for p in paragraphs)
+    fast = clean_text(raw)
+    with pytest.MonkeyPatch.context() as mp:
+        _without_glued_gate(mp)
+        assert clean_text(raw) == fast
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needs"),
+    [
+        (r"[Gg]o to [Cc]ontents\b", ("ontents",)),
+        (r"(?:\((?:END|MORE)\))|(?:-+\s*30\s*-+)|(?:#{3})", ("(", "30", "#")),
+        (r"(?i)go to contents", ()),  # case-insensitive: no literal is required as written
+        (r"(?:(?i:go) to contents)", (" to contents",)),
+        (r"(?i:(?-i:Go) to)", ("Go",)),
+        (r"x?abc", ("abc",)),
+        (r"(?:ab)*cd", ("cd",)),
+        (r"(?:ab)+c", ("ab",)),
+        (r"(?P<g>abc)de", ("abc",)),  # runs are not joined across a group: shorter, still required
+        (r"(?>abc)d", ("abc",)),
+        (r"(?=abc)x", ("x",)),
+        (r"ab|cd", ("ab", "cd")),
+        (r"a|\d", ()),  # one alternative requires nothing: no test
+        (r"\d+\s", ()),
+        (r"^\s*date\s+(?P<stamp>\d{4})\b", ("date",)),
+    ],
+)
+def test_required_text_of_a_rule(pattern, needs):
+    from analysis.corpus import _required_text
+
+    assert _required_text(re.compile(pattern, re.S)) == needs
+
+
+def _rule_patterns():
+    from analysis.corpus import load_rules
+
+    r = load_rules()
+    return [x.regex for x in r.cut + r.line + r.inline + r.title]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["Go to Contents", "go to contents", "(END)", "(MORE)", "-- 30 --", "###", "By Ann Lee",
+                                 "(For use only)", "(Yonhap)", "date 2022-01-01", "A | B", "x@y.org", "Source:",
+                                 "Photo: X", " ", "\n", "a", "(", ")", "#", "-", "3", "0"]), max_size=12).map("".join))
+def test_required_text_is_in_every_match(text):
+    from analysis.corpus import _required_text
+
+    for regex in _rule_patterns():
+        needs = _required_text(regex)
+        if needs and (regex.search(text) or regex.fullmatch(text.strip())):
+            assert any(n in text for n in needs), (regex.pattern, text)
+
+
+def _unguarded(monkeypatch):
+    import dataclasses
+
+    import analysis.corpus as corpus
+
+    rules = corpus.load_rules()
+    bare = {k: tuple(dataclasses.replace(r, needs=()) for r in getattr(rules, k))
+            for k in ("cut", "line", "inline", "title", "inline_head", "inline_body", "inline_lead")}
+    unguarded = dataclasses.replace(rules, **bare)
+    monkeypatch.setattr(corpus, "load_rules", lambda path=None: unguarded)
+
+
+@pytest.mark.parametrize(("raw", "title", "body", "rules"), CASES)
+def test_rule_guards_change_nothing(monkeypatch, raw, title, body, rules):
+    guarded = clean_text(raw, title=title)
+    _unguarded(monkeypatch)
+    assert clean_text(raw, title=title) == guarded
+
+
+@settings(max_examples=200, deadline=None)
+@given(_lines, st.sampled_from(["\n", "\n\n"]))
+def test_rule_guards_change_nothing_on_free_text(lines, sep):
+    raw = sep.join(lines)
+    guarded = clean_text(raw)
+    with pytest.MonkeyPatch.context() as mp:
+        _unguarded(mp)
+        assert clean_text(raw) == guarded

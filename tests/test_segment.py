@@ -1,8 +1,12 @@
 """Sentence and paragraph segmentation on the hard cases of news text."""
 
-import pytest
+import re
 
-from analysis.segment import paragraphs, sentences
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.segment import Span, paragraphs, sentences
 
 
 def _texts(text):
@@ -64,3 +68,45 @@ def test_empty():
 )
 def test_more_news_cases(text, expected):
     assert _texts(text) == expected
+
+
+def _paragraphs_by_definition(text):
+    """Paragraphs as first written: every line (or blank-line block when most lines run on), stripped."""
+    lines = text.split("\n")
+    wrapped = len(lines) >= 4 and re.search(r"\n[ \t]*\n", text) and (
+        sum(1 for a, b in zip(lines, lines[1:]) if a.strip() and b.strip()) >= sum(1 for ln in lines if ln.strip()) / 2)
+    pattern = r"\S(?:.*?\S)?(?=\s*\n[ \t]*\n|\s*$)" if wrapped else r"[^\n]*\S[^\n]*"
+    out = []
+    for m in re.finditer(pattern, text, re.S if wrapped else 0):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(Span(s, e))
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "One.\n\nTwo.\nThree.",
+        "  padded line \t\n\u00a0 no-break spaces \u00a0\n\x0c",
+        "a\nb\n\nc\nd\n\ne\nf",  # hard-wrapped: three blocks
+        "a\nb\n \t \nc\nd",  # a blank line holding spaces and tabs
+        "a\r\nb\r\n\r\nc\r\nd",  # \r is space inside a line, not a line end
+        "x\u2028y\n\nz",  # a Unicode line separator is not a paragraph break
+        "",
+        "\n\n\n",
+    ],
+)
+def test_paragraphs_match_their_definition(text):
+    assert paragraphs(text) == _paragraphs_by_definition(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .\n\n\t\r\u00a0\u2028\x0c")), max_size=60))
+def test_paragraphs_match_their_definition_on_free_text(text):
+    # paragraphs() is computed from the stripped non-blank lines in one scan
+    assert paragraphs(text) == _paragraphs_by_definition(text)

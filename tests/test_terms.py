@@ -541,3 +541,17 @@ def test_keyness_vs_rest_from_sums_equals_keyness_row_for_row(fixture_corpus, ng
                           total.to_numpy(), freq["words"].to_numpy(), float(d.n_words.sum()), alpha0=alpha0)
     got = got.sort_values(["group", "log_odds_z", "term"], ascending=[True, False, True], kind="stable")
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(list("aB1_é -'’.,;—\n") + ["'s", "’s", "u.s.", "--", "x-ray", "don't"]), max_size=30)
+       .map("".join))
+def test_scanning_patterns_find_the_tokens_of_the_definition(text):
+    # the compiled scanners omit WORD_PATTERN's leading \b (it always holds in a findall scan)
+    import re
+
+    from analysis.terms import _BREAK_PATTERN, _TOKEN_OR_BREAK_RE, _WORD_RE, WORD_PATTERN, _preprocess
+
+    for t in (text, _preprocess(text)):
+        assert _WORD_RE.findall(t) == re.findall(WORD_PATTERN, t)
+        assert _TOKEN_OR_BREAK_RE.findall(t) == re.findall(f"{WORD_PATTERN}|{_BREAK_PATTERN}", t)
