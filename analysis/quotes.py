@@ -1741,14 +1741,17 @@ def extract_quotes(text: str) -> list[Quote]:
     # the sentence that follows it ("“A.” \n He said.").
     # every frame's speaker is resolved in document order first, so a pronoun finds
     # the latest earlier source even when that source's words were not kept
-    resolved: dict[int, tuple] = {}
+    # keyed by id(); the value holds the frame so its id is never reused: a frame made
+    # on the fly (_subject_frame) and freed could otherwise hand its id, and so its
+    # speaker, to the next one
+    resolved: dict[int, tuple[_Frame, tuple]] = {}
     for f in sorted((f for fs in frames_by_sent for f in fs if f.mention is not None), key=lambda f: f.mention.start):
-        resolved[id(f)] = resolver.resolve(f.mention)
+        resolved[id(f)] = (f, resolver.resolve(f.mention))
 
     def speaker_of(f: _Frame) -> tuple:
         if id(f) not in resolved:
-            resolved[id(f)] = resolver.resolve(f.mention)
-        return resolved[id(f)]
+            resolved[id(f)] = (f, resolver.resolve(f.mention))
+        return resolved[id(f)][1]
 
     out: list[Quote] = []
     prev: Quote | None = None

@@ -781,3 +781,12 @@ def test_subject_of_frameless_partial():
 )
 def test_object_pronouns_after_according_to(text, speaker, speaker_type):
     assert [(q.speaker, q.speaker_type) for q in extract_quotes(text)][-1:] == [(speaker, speaker_type)]
+
+
+@pytest.mark.parametrize("padding", [0, 1, 5, 40])
+def test_consecutive_frameless_partials_keep_their_own_subjects(padding):
+    # each frameless partial quote takes its own sentence's subject; the frames made for
+    # them on the fly once shared a cache slot when one was freed and its id reused
+    text = ("During the Carter years critics branded his films like “Night Riders” as “cheap and cynical”. "
+            "During the Reagan years, reviewers tagged “Lone Hill” as a “tired old western”. ") * 2 + "x " * padding
+    assert [q.speaker for q in extract_quotes(text)][:2] == ["Carter", "Reagan"]
