@@ -679,6 +679,23 @@ def _np_at(text: str, toks: list[tuple[str, int, int]], i: int, lex: _Lexicon) -
 _GLUE = "/=?&#%@_"
 
 
+def _comma_before(text: str, pos: int) -> bool:
+    """``text[:pos].rstrip().endswith(",")`` without copying the text before pos (that
+    copy per cue made long articles quadratic)."""
+    k = pos - 1
+    while k >= 0 and text[k].isspace():
+        k -= 1
+    return k >= 0 and text[k] == ","
+
+
+def _word_at(text: str, pos: int, word: str) -> bool:
+    """``text[pos:].lstrip().startswith(word)`` without copying the rest of the text."""
+    n = len(text)
+    while pos < n and text[pos].isspace():
+        pos += 1
+    return text.startswith(word, pos)
+
+
 def _glued(text: str, pos: int) -> bool:
     """Whether the word at pos is glued to a URL or path ("t.co/Qx9 Smith" -> "Smith")."""
     return pos > 0 and text[pos - 1] in _GLUE
@@ -843,7 +860,7 @@ def _frames(text: str, lex: _Lexicon, sent_of, blocked: list[tuple[int, int]], c
             # "Others say ..." (the name reader takes no numbers or quantifiers)
             men = _Mention(qm.start(1), qm.end(1), qm.group(1))
         if men is None and (blocked_before or clause == "object") and cue.split(None, 1)[0].endswith("ing") \
-                and text[:s].rstrip().endswith(","):
+                and _comma_before(text, s):
             # "X stepped up his attacks, saying ...": the participle's subject is X
             men = _sentence_subject(text, clause_lo(where[1], s), s, lex)
             if men is not None:
@@ -1232,6 +1249,7 @@ def text_prev_is_word(text: str, pos: int) -> bool:
 
 
 _TITLE_PREP = re.compile(r"\b([A-Za-z]+) (?:to|of|for) $")
+_PREP_TAILS = tuple(p + " " + end for p in ("to", "of", "for") for end in ("", "\n"))
 
 
 class _Resolver:
@@ -1245,6 +1263,8 @@ class _Resolver:
         self._chains: list[tuple[int, int, str]] | None = None
         self._index: dict[str, list[tuple[int, tuple[str, ...], str]]] | None = None
         self._ctx: dict[tuple[int, int], set[str]] = {}  # context words around an entity
+        # per lower-case core: starts and full names of the longest index chains holding it
+        self._fullest: dict[tuple[str, ...], tuple[list[int], list[str]]] = {}
 
     @property
     def chains(self) -> list[tuple[int, int, str]]:
@@ -1259,11 +1279,12 @@ class _Resolver:
             lex = self.lex
             self._index = {}
             text = self.text
+            endswith = text.endswith
             for s, _, chain in self.chains:
-                # the regex needs "to "/"of "/"for " (and a space or newline) right
-                # before s: a substring test skips it for almost every chain
-                tail = text[max(0, s - 6) : s]
-                titled = "to " in tail or "of " in tail or "for " in tail
+                # the regex needs "to "/"of "/"for " (then the window's end, or a newline
+                # and the end: `$`) right before s: a suffix test skips it for almost
+                # every chain; without it a one-word chain stays one word
+                titled = endswith(_PREP_TAILS, 0, s)
                 if " " not in chain and not titled:
                     continue  # one word is no full name (_index_entry needs two)
                 if _place_cached(chain):
@@ -1281,19 +1302,33 @@ class _Resolver:
         return self._index
 
     def fullest(self, name: str, pos: int) -> str:
-        core = _person_core(name, self.lex)
+        """The longest person-name chain of the document holding ``name``'s core (its
+        name tokens in a row), the nearest before pos, else the first after it."""
+        core = _person_core_cached(name)
         if not core or len(core) > 4:
             return " ".join(core) if core else name
-        n = len(core)
         low = tuple(c.lower() for c in core)
-        best, best_rank = None, (n, 0)
-        for s, cl, full in self.person_chains.get(low[0], ()):
-            if len(cl) <= n or not any(cl[k : k + n] == low for k in range(len(cl) - n + 1)):
-                continue
-            rank = (len(cl), -abs(pos - s) if s < pos else -abs(pos - s) - len(self.text))
-            if best is None or rank > best_rank:
-                best, best_rank = full, rank
-        return best or " ".join(core)
+        cand = self._fullest.get(low)
+        if cand is None:
+            # the candidates depend on the core only (names recur: ~12 calls, a few
+            # names an article); the index lists chains in text order, so starts are sorted
+            n, top = len(low), 0
+            starts: list[int] = []
+            fulls: list[str] = []
+            for s, cl, full in self.person_chains.get(low[0], ()):
+                k = len(cl)
+                if k <= n or k < top or not any(cl[j : j + n] == low for j in range(k - n + 1)):
+                    continue
+                if k > top:
+                    top, starts, fulls = k, [], []
+                starts.append(s)
+                fulls.append(full)
+            cand = self._fullest[low] = (starts, fulls)
+        starts, fulls = cand
+        if not starts:
+            return " ".join(core)
+        k = bisect.bisect_left(starts, pos)
+        return fulls[k - 1] if k else fulls[0]
 
     def add(self, name: str, start: int, end: int, typ: str, gender: str, plural: bool) -> _Entity:
         ent = _Entity(name, start, end, typ, gender, plural)
@@ -1313,13 +1348,15 @@ class _Resolver:
             if info is None:
                 continue
             drop, chain, ncore, core0, ok, g = info
+            if not ok:
+                continue  # the cheapest test first (all are pure)
             if subject and drop == 0 and text_prev_is_word(self.text, s) and self.text[s - 2 : s] != ", ":
                 continue
             if ncore == 1 and core0 in self.person_chains:
                 pass  # "Clinton" alone, known from "Hillary Clinton"
             elif ncore < 2 or ncore > 4:
                 continue
-            if not ok or _glued(self.text, s):
+            if _glued(self.text, s):
                 continue
             full = self.fullest(chain, s)
             if g == "x":
@@ -1711,8 +1748,16 @@ def extract_quotes(text: str) -> list[Quote]:
             if overlap:
                 # a direct quote already covers that content
                 continue
-            inner = [it for it in items if it["kind"] == "partial" and cs <= it["start"] and it["end"] <= ce + 2]
-            cross = [it for it in items if it["kind"] == "partial" and it not in inner and not (ce <= it["start"] or cs >= it["end"])]
+            # one pass; "not inner" is what `it not in inner` tested (equal items share
+            # their offsets, so they are all inner or all not)
+            inner, cross = [], []
+            for it in items:
+                if it["kind"] == "partial":
+                    a, b = it["start"], it["end"]
+                    if cs <= a and b <= ce + 2:
+                        inner.append(it)
+                    elif not (ce <= a or cs >= b):
+                        cross.append(it)
             if cross:
                 # a quoted span straddles the clause edge: extend the clause over it
                 cs = min([cs] + [it["start"] for it in cross])
@@ -2097,7 +2142,7 @@ def _reported_clause(text: str, lo: int, hi: int, f: _Frame, lex: _Lexicon) -> t
             # opening adverbial ("At one point, X said ...") is not a clause
             tail = text[f.cue_end : hi].strip(" .,”\"'’")
             words = pre.split()
-            clause_follows = _BARE_START.match(text, rest_lo) is not None or text[rest_lo:].lstrip()[:5] == "that "
+            clause_follows = _BARE_START.match(text, rest_lo) is not None or _word_at(text, rest_lo, "that ")
             first_tail = tail.split(None, 1)[0].lower() if tail else ""
             adjunct = first_tail in _TIME_WORDS or first_tail in _PREPS or first_tail in _TIME_LEAD
             if len(tail.split()) <= 4 or (not clause_follows and adjunct):
