@@ -559,11 +559,12 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
     Returns (mention, blocked): blocked is True when a comma or quote sits right
     before the cue (so the speaker must come after it: "..., said X").
     """
+    narrow = None
     if hi - _NARROW > lo and ")" not in text[hi - _NARROW : hi]:
         # most speakers are short: try a narrow window first and keep its answer when
         # no rule looked at a token that the wider window could cut differently (those
         # before the window's first space; see _tokens_wider)
-        toks = _tokens(text, hi - _NARROW, hi)
+        toks = narrow = _tokens(text, hi - _NARROW, hi)
         i = _skippable(toks, len(toks) - 1, lex)
         w = _SPACE.search(text, hi - _NARROW, hi)
         if i >= 0 and w is not None and toks[i][0] != ",":
@@ -575,8 +576,10 @@ def _np_back(text: str, lo: int, hi: int, lex: _Lexicon) -> tuple[_Mention | Non
                 if low_seen >= safe:
                     return m, blocked
     # a bounded look-back: a subject with its apposition fits in 400 characters, and
-    # tokenising whole sentence prefixes per cue would make long sentences quadratic
-    toks = _tokens(text, max(lo, hi - 100), hi)
+    # tokenising whole sentence prefixes per cue would make long sentences quadratic;
+    # the narrow window's tokens are reused (max(lo, hi - 100) < hi - _NARROW there)
+    toks = _tokens(text, max(lo, hi - 100), hi) if narrow is None else \
+        _tokens_wider(text, max(lo, hi - 100), hi - _NARROW, hi, narrow)
     i = _skippable(toks, len(toks) - 1, lex)
     wide = False
     if i < 0 and hi - 100 > lo:
@@ -714,10 +717,12 @@ def _place_cached(chain: str) -> bool:
                             or len(words) > 1 and words[0].lower() in lex.place_prefixes)
 
 
-def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | None:
-    """The noun phrase starting at ``lo`` ("said the ministry", "said Smith, ...")."""
+def _np_fwd(text: str, lo: int, hi: int, lex: _Lexicon, *, toks: list[tuple[str, int, int]] | None = None) -> _Mention | None:
+    """The noun phrase starting at ``lo`` ("said the ministry", "said Smith, ...");
+    ``toks``: the tokens below, when the caller has them."""
     # the first 16 tokens: the rules look no further than the 14th
-    toks = [(m[0], m.start(), m.end()) for m in islice(_TOK_NP.finditer(text, lo, min(hi, lo + 160)), 16)]
+    if toks is None:
+        toks = [(m[0], m.start(), m.end()) for m in islice(_TOK_NP.finditer(text, lo, min(hi, lo + 160)), 16)]
     if not toks:
         return None
     i = 0
@@ -900,14 +905,24 @@ def _nominal_anchors(text: str, lex: _Lexicon) -> list[tuple[int, str]]:
     """Positions of " that " / " of " / " about " preceded by a nominal or adjectival cue."""
     out = []
     nouns, adjs = lex.anchor_suffixes
+    endswith = text.endswith
     for word in (" that ", " of ", " about "):
+        that = word == " that "
         pos = text.find(word)
         while pos >= 0:
             lo = max(0, pos - 60)
             # both regexes end in "WORD\s*$": a suffix test rules out most positions
-            tail = text[lo:pos].rstrip() if nouns is not None else ""
-            if (word == " that " and (nouns is None or tail.endswith(nouns)) and lex.nominal_re.search(text, lo, pos)) \
-                    or ((adjs is None or tail.endswith(adjs)) and lex.adjective_re.search(text, lo, pos)):
+            # (on the text itself, no copy, when no whitespace precedes the word)
+            if nouns is None:
+                n_ok = a_ok = True
+            elif pos and not text[pos - 1].isspace():
+                n_ok = that and endswith(nouns, lo, pos)
+                a_ok = endswith(adjs, lo, pos)
+            else:
+                tail = text[lo:pos].rstrip()
+                n_ok = that and tail.endswith(nouns)
+                a_ok = tail.endswith(adjs)
+            if (that and n_ok and lex.nominal_re.search(text, lo, pos)) or (a_ok and lex.adjective_re.search(text, lo, pos)):
                 out.append((pos, word))
             pos = text.find(word, pos + 1)
     return out
@@ -1969,7 +1984,13 @@ def _sentence_subject(text: str, lo: int, hi: int, lex: _Lexicon) -> _Mention | 
         break
     if k >= len(toks):
         return None
-    m = _np_fwd(text, toks[k][1], hi, lex)
+    # _np_fwd reads the first 16 tokens from toks[k] up to min(hi, start + 160): this
+    # scan's tokens when they are the same (all read, and none reaching within 4
+    # characters of a cut that this scan did not have), else it tokenises again
+    seg = toks[k : k + 16]
+    cut = min(hi, toks[k][1] + 160)
+    same = (len(seg) == 16 or done) and (cut == hi or seg[-1][2] + 4 <= cut)
+    m = _np_fwd(text, toks[k][1], hi, lex, toks=seg if same else None)
     if m is None or m.text.lower() in lex.definite:
         return None
     return m
