@@ -83,7 +83,7 @@ import csv
 import re
 from itertools import islice
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
@@ -118,6 +118,29 @@ class Quote:
     cue: str | None
     paragraph: int
     fragments: tuple[tuple[int, int], ...] = field(default=())
+
+
+def _make_quote_factory():
+    """A constructor of Quote taking its fields in order, 4x faster than Quote(...):
+    a frozen dataclass's __init__ sets each field through object.__setattr__; this sets
+    the slots through their descriptors (same object: every slot set, as __init__
+    does)."""
+    setters = tuple(Quote.__dict__[f].__set__ for f in Quote.__slots__)
+    assert Quote.__slots__ == tuple(f.name for f in fields(Quote))  # the order the code below relies on
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10 = setters
+    new = object.__new__
+
+    def make(start, end, text, kind, speaker, speaker_start, speaker_end, speaker_type, cue, paragraph,
+             fragments) -> Quote:
+        q = new(Quote)
+        s0(q, start), s1(q, end), s2(q, text), s3(q, kind), s4(q, speaker), s5(q, speaker_start)
+        s6(q, speaker_end), s7(q, speaker_type), s8(q, cue), s9(q, paragraph), s10(q, fragments)
+        return q
+
+    return make
+
+
+_new_quote = _make_quote_factory()
 
 
 # ---------------------------------------------------------------------------- lexicon
@@ -1851,7 +1874,7 @@ def extract_quotes(text: str) -> list[Quote]:
                         spk = speaker_of(g)
                         cue = g.cue
                         break
-        q = Quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], _tidy_name(spk[0], lex), spk[1], spk[2],
+        q = _new_quote(it["start"], it["end"], text[it["start"] : it["end"]], it["kind"], _tidy_name(spk[0], lex), spk[1], spk[2],
                   spk[3], cue, it["para"], it["fragments"])
         if q.kind != "indirect" and not _is_speech(q):
             continue
