@@ -446,6 +446,16 @@ def _head_word(tok: str) -> str:
     return _POSS.sub("", w) if w.endswith("\n") else w
 
 
+def _strip_poss(tok: str) -> str:
+    """``_POSS.sub("", tok)`` by string tests (the regex stays for a final newline,
+    before which `$` also matches)."""
+    if tok.endswith(("'s", "’s")):
+        return tok[:-2]
+    if tok.endswith(("'", "’")):
+        return tok[:-1]
+    return _POSS.sub("", tok) if tok.endswith("\n") else tok
+
+
 def _gov_word(word: str, lex: _Lexicon) -> bool:
     """Whether a word (as written) heads an official body's name; a two-letter head is
     an acronym only in capitals ("UN", not the Korean name syllable in "Kim Jong Un")."""
@@ -1018,9 +1028,13 @@ _CONJOINED = re.compile(r"(" + _CAPWORD + r"(?:[ \u00a0]" + _CAPWORD + r")*) and
 
 def _strip_det(s: str, lex: _Lexicon) -> str:
     parts = s.split()
-    while parts and parts[0].lower() in lex.definite | lex.indefinite:
-        parts = parts[1:]
-    return " ".join(parts)
+    k, dets = 0, lex.definite | lex.indefinite
+    while k < len(parts) and parts[k].lower() in dets:
+        k += 1
+    return " ".join(parts[k:])
+
+
+_WORDISH = re.compile(r"[\w'’.-]+")
 
 
 def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
@@ -1031,13 +1045,14 @@ def _classify(mention: str, lex: _Lexicon) -> tuple[str, str, bool]:
 @lru_cache(maxsize=65536)  # mentions recur within and across articles
 def _classify_cached(mention: str) -> tuple[str, str, bool]:
     lex = _lexicon()
-    low = _POSS.sub("", mention.lower().strip())
-    words = [_head_word(w) for w in re.findall(r"[\w'’.-]+", low)]
+    low = _strip_poss(mention.lower().strip())
+    words = [_head_word(w) for w in _WORDISH.findall(low)]
     if not words:
         return "person", "x", False
     head = words[-1]
-    first = mention.split()[0].lower() if mention.split() else ""
-    last = mention.split()[-1] if mention.split() else ""
+    parts = mention.split()
+    first = parts[0].lower() if parts else ""
+    last = parts[-1] if parts else ""
     plural = " and " in low or (head.endswith("s") and not head.endswith("ss") and last[:1].islower() and head[:-1] in lex.roles)
     if low in lex.pronouns:
         info = lex.pronouns[low]
@@ -1050,7 +1065,7 @@ def _classify_cached(mention: str) -> tuple[str, str, bool]:
         return "state", "n", False
     if head in lex.documents or stripped in lex.documents:
         return "document", "n", False
-    if _gov_word(_POSS.sub("", last), lex) or stripped in lex.gov or (len(words) > 1 and " ".join(words[-2:]) in lex.gov):
+    if _gov_word(_strip_poss(last), lex) or stripped in lex.gov or (len(words) > 1 and " ".join(words[-2:]) in lex.gov):
         return "government_body", "n", plural
     if head in lex.media:
         return "media", "n", False
@@ -1064,7 +1079,7 @@ def _classify_cached(mention: str) -> tuple[str, str, bool]:
         if g:
             gender = g
     core = _person_core_cached(mention) if mention[:1].isupper() else ()
-    for w in (core[:1] if core else mention.split()) if gender != "x" else mention.split():
+    for w in (core[:1] if core else parts) if gender != "x" else parts:
         # a first name outweighs a gendered role noun ("spokesman Hope Hicks")
         g = lex.first_names.get(w.lower().strip(".,"))
         if g:
@@ -1169,28 +1184,39 @@ def _person_core(name: str, lex: _Lexicon) -> list[str]:
 @lru_cache(maxsize=65536)  # names recur within and across articles
 def _person_core_cached(name: str) -> tuple[str, ...]:
     lex = _lexicon()
-    toks = [_POSS.sub("", t) for t in name.replace("\u00a0", " ").split()]
+    titles, roles, kin, first_names = lex.titles, lex.roles, lex.kin_roles, lex.first_names
+    toks = [_strip_poss(t) for t in name.replace("\u00a0", " ").split()]
+    lows = [t.lower() for t in toks]  # each token's lower case, read many times below
     # "Russian President Vladimir Putin": the name follows the last title word
-    while toks and (toks[0].lower() in _LEADING_JUNK or toks[0].lower() in _PREPS):
-        toks = toks[1:]  # "Now Jeff Sessions", "In Xiang": sentence adverbs and prepositions
+    k = 0
+    while k < len(toks) and (lows[k] in _LEADING_JUNK or lows[k] in _PREPS):
+        k += 1  # "Now Jeff Sessions", "In Xiang": sentence adverbs and prepositions
+    toks, lows = toks[k:], lows[k:]
     # a capitalised family role inside a name is a name part ("Choe Son Hui")
-    cut = [k for k, t in enumerate(toks) if t.lower().rstrip(".") in lex.titles
-           or t.lower() in lex.roles and not (k > 0 and t[:1].isupper() and t.lower() in lex.kin_roles)]
-    if cut and cut[-1] + 1 < len(toks):
-        toks = toks[cut[-1] + 1 :]
-    if len(toks) >= 3 and toks[0].lower() in _PREPS:
+    for k in range(len(toks) - 1, -1, -1):
+        low = lows[k]
+        if low.rstrip(".") in titles or low in roles and not (k > 0 and toks[k][:1].isupper() and low in kin):
+            if k + 1 < len(toks):
+                toks, lows = toks[k + 1 :], lows[k + 1 :]
+            break
+    if len(toks) >= 3 and lows[0] in _PREPS:
         # the title goes on ("Secretary of State Rex Tillerson", "Ambassador to South
         # Korea Alexander Timonin"): the name is the last two words, or starts at a known
         # first name
-        rest = toks[1:]
-        k = next((k for k, t in enumerate(rest[:-1]) if t.lower() in lex.first_names), max(0, len(rest) - 2))
-        toks = rest[k:]
-    if len(toks) >= 3 and toks[0][:1].isupper() and toks[0].lower() not in lex.first_names and (
-            toks[1].lower() in lex.first_names or toks[0].lower().endswith(lex.demonym_suffixes)):
-        toks = toks[1:]  # "Canadian Bruce Rockowitz": a nationality before the name
-    return tuple(t for k, t in enumerate(toks) if t and t.lower().rstrip(".") not in lex.titles
-                 and (t.lower() not in lex.roles or k > 0 and t[:1].isupper() and t.lower() in lex.kin_roles)
-                 and t.lower() not in lex.definite and t.lower() not in lex.indefinite)
+        rest, rlows = toks[1:], lows[1:]
+        k = next((k for k, t in enumerate(rlows[:-1]) if t in first_names), max(0, len(rest) - 2))
+        toks, lows = rest[k:], rlows[k:]
+    if len(toks) >= 3 and toks[0][:1].isupper() and lows[0] not in first_names and (
+            lows[1] in first_names or lows[0].endswith(lex.demonym_suffixes)):
+        toks, lows = toks[1:], lows[1:]  # "Canadian Bruce Rockowitz": a nationality before the name
+    definite, indefinite = lex.definite, lex.indefinite
+    out = []
+    for k, t in enumerate(toks):
+        low = lows[k]
+        if t and low.rstrip(".") not in titles and (low not in roles or k > 0 and t[:1].isupper() and low in kin) \
+                and low not in definite and low not in indefinite:
+            out.append(t)
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
