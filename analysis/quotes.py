@@ -1220,6 +1220,13 @@ def _person_core_cached(name: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=65536)
+def _core_and_low(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A name's core and the core in lower case."""
+    core = _person_core_cached(name)
+    return core, tuple(c.lower() for c in core)
+
+
+@lru_cache(maxsize=65536)
 def _index_entry(chain: str) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
     """(lower-case core, core joined, distinct core tokens) of a person-like chain, or
     None when it is no person name (a pure function of the chain, so cached)."""
@@ -1312,6 +1319,21 @@ def text_prev_is_word(text: str, pos: int) -> bool:
     return k >= 0 and text[k] not in ".!?\n\"“”"
 
 
+_AZ = re.compile(r"[a-z]+")
+
+
+def _has_word(low: str, word: str) -> bool:
+    """Whether ``word`` (letters a-z) is one of ``_LOWER_WORDS.findall(low)``: an
+    occurrence with no letter a-z on either side (no set of the words built)."""
+    n, k = len(word), low.find(word)
+    while k >= 0:
+        e = k + n
+        if (k == 0 or not "a" <= low[k - 1] <= "z") and (e == len(low) or not "a" <= low[e] <= "z"):
+            return True
+        k = low.find(word, k + 1)
+    return False
+
+
 _TITLE_PREP = re.compile(r"\b([A-Za-z]+) (?:to|of|for) $")
 _PREP_TAILS = tuple(p + " " + end for p in ("to", "of", "for") for end in ("", "\n"))
 
@@ -1326,7 +1348,7 @@ class _Resolver:
         self.entities: list[_Entity] = []
         self._chains: list[tuple[int, int, str]] | None = None
         self._index: dict[str, list[tuple[int, tuple[str, ...], str]]] | None = None
-        self._ctx: dict[tuple[int, int], set[str]] = {}  # context words around an entity
+        self._ctx: dict[tuple[int, int], str] = {}  # the text around an entity, in lower case
         # per lower-case core: starts and full names of the longest index chains holding it
         self._fullest: dict[tuple[str, ...], tuple[list[int], list[str]]] = {}
 
@@ -1368,10 +1390,9 @@ class _Resolver:
     def fullest(self, name: str, pos: int) -> str:
         """The longest person-name chain of the document holding ``name``'s core (its
         name tokens in a row), the nearest before pos, else the first after it."""
-        core = _person_core_cached(name)
+        core, low = _core_and_low(name)
         if not core or len(core) > 4:
             return " ".join(core) if core else name
-        low = tuple(c.lower() for c in core)
         cand = self._fullest.get(low)
         if cand is None:
             # the candidates depend on the core only (names recur: ~12 calls, a few
@@ -1424,7 +1445,7 @@ class _Resolver:
                 continue
             full = self.fullest(chain, s)
             if g == "x":
-                g = _classify(full, lex)[1]
+                g = _classify_cached(full)[1]
             if gender in ("m", "f") and g in ("m", "f") and g != gender:
                 continue
             return _Entity(full, s + drop, e, "person", g, False)
@@ -1477,13 +1498,13 @@ class _Resolver:
                 # name pair shortly before
                 for m in reversed(list(_CONJOINED.finditer(self.text, max(0, men.start - 300), men.start))):
                     name = m.group()
-                    typ = _classify(m.group(1), lex)[0]
+                    typ = _classify_cached(m.group(1))[0]
                     return name, m.start(), m.end(), typ
             # unresolved: the pronoun itself, in lower case ("It" at a sentence start is
             # the same pronoun, never a name)
             return low, men.start, men.end, ("anonymous" if g != "n" else "government_body")
-        typ, gender, plural = _classify(raw, lex)
-        if typ == "person" and _place(raw, lex):
+        typ, gender, plural = _classify_cached(raw)
+        if typ == "person" and _place_cached(raw):
             typ = "state"  # "Downing Street said": a place stands for its government
         words = raw.split()
         first = words[0].lower() if words else ""
@@ -1499,13 +1520,14 @@ class _Resolver:
                 if adj:
                     idx = bisect.bisect_left(self.chains, (men.start,))
                     for s, e, chain in reversed(self.chains[max(0, idx - 40) : idx]):
-                        if adj <= _lower_words(chain) and len(_person_core(chain, lex)) >= 2:
-                            typ2, g2, _ = _classify(chain, lex)
+                        if adj <= _lower_words(chain) and len(_person_core_cached(chain)) >= 2:
+                            typ2, g2, _ = _classify_cached(chain)
                             if typ2 == "person":
                                 name = self.fullest(chain, s)
                                 self.add(name, men.start, men.end, "person", g2, False)
                                 return name, men.start, men.end, "person"
             proper = not nominal  # "the Times", "the Kremlin": a name, found only in a name
+            head_az = _AZ.fullmatch(head) is not None  # else no context word equals it
             for ent in reversed(self.entities):
                 if ent.start >= men.start:
                     continue
@@ -1515,11 +1537,10 @@ class _Resolver:
                 if not (ent.type == typ if typ != "person" else ent.type == "person" and not plural and not ent.plural):
                     continue
                 key = (ent.start, ent.end)
-                ctx_words = self._ctx.get(key)
-                if ctx_words is None:
-                    ctx = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
-                    ctx_words = self._ctx[key] = set(_LOWER_WORDS.findall(ctx))
-                if head in ctx_words:
+                ctx = self._ctx.get(key)
+                if ctx is None:
+                    ctx = self._ctx[key] = self.text[max(0, ent.start - 40) : ent.end + 60].lower()
+                if head_az and _has_word(ctx, head):
                     return ent.name, ent.start, ent.end, ent.type
             if typ == "person" and not plural and (head in lex.roles or head in lex.titles) \
                     and any(w.endswith(lex.demonym_suffixes) for w in content - {head}):
@@ -2054,7 +2075,7 @@ def _subject_frame(text: str, lo: int, hi: int, lex: _Lexicon) -> _Frame | None:
     name = m.group()
     if name.split()[0].lower() in _LEADING_JUNK or name.lower() in lex.definite or name.lower() in lex.pronouns:
         return None  # a pronoun is no named subject ("It is clear that ...", as "it is" mid-sentence)
-    typ, _, _ = _classify(name, lex)
+    typ, _, _ = _classify_cached(name)
     nxt = text[m.end() : m.end() + 40]
     if typ == "person" and len(name.split()) < 2:
         return None
