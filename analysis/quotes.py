@@ -389,18 +389,35 @@ _SINGLE_STRAIGHT = re.compile(r"'(?<![\w']')(?=[A-Za-z])([^'\n\"“”]{2,120}?[
 def _single_spans(text: str, paras_starts: list[int], taken: list[_Span]) -> list[_Span]:
     """Single-quoted phrases (headline style) outside double quotes."""
     out = []
+    # the double quotes follow one another (starts and ends ascending), and the phrases
+    # kept are apart from each other: bisect finds the one that could hold or touch a
+    # match (a scan of all of them per match was quadratic in long texts); should the
+    # double quotes ever not be in order, the scan is used
+    t_open = [t.open_at for t in taken]
+    t_end = [(t.close_at or t.ce) + 1 for t in taken]
+    ordered = all(t_open[k] <= t_open[k + 1] and t_end[k] <= t_end[k + 1] for k in range(len(taken) - 1))
+    o_cs: list[int] = []
+    o_ce: list[int] = []
     for rx in (_SINGLE, _SINGLE_STRAIGHT):
         for m in rx.finditer(text):
             s, e = m.start(1), m.end(1)
             inner = m.group(1)
             if rx is _SINGLE_STRAIGHT and (inner.count(" ") > 12 or _INNER_APOS.search(inner)):
                 continue
-            if any(t.open_at <= s and e <= (t.close_at or t.ce) + 1 for t in taken):
+            if ordered:
+                k = bisect.bisect_right(t_open, s)
+                if k and e <= t_end[k - 1]:
+                    continue  # inside a double quote
+            elif any(t.open_at <= s and e <= (t.close_at or t.ce) + 1 for t in taken):
                 continue
-            if any(not (e < o.cs - 1 or s > o.ce + 1) for o in out):
-                continue
+            k = bisect.bisect_right(o_cs, e + 1)
+            if k and o_ce[k - 1] >= s - 1:
+                continue  # overlaps or touches a phrase kept
             p = max(0, bisect.bisect_right(paras_starts, s) - 1)
             out.append(_Span(s, e, s - 1, e, p))
+            k = bisect.bisect_left(o_cs, s)
+            o_cs.insert(k, s)
+            o_ce.insert(k, e)
     return out
 
 
@@ -1349,6 +1366,7 @@ class _Resolver:
         self._chains: list[tuple[int, int, str]] | None = None
         self._index: dict[str, list[tuple[int, tuple[str, ...], str]]] | None = None
         self._ctx: dict[tuple[int, int], str] = {}  # the text around an entity, in lower case
+        self._last_person: dict[str, _Entity] = {}  # the latest person entity by name (names and types never change)
         # per lower-case core: starts and full names of the longest index chains holding it
         self._fullest: dict[tuple[str, ...], tuple[list[int], list[str]]] = {}
 
@@ -1417,8 +1435,15 @@ class _Resolver:
 
     def add(self, name: str, start: int, end: int, typ: str, gender: str, plural: bool) -> _Entity:
         ent = _Entity(name, start, end, typ, gender, plural)
-        self.entities.append(ent)
+        self.register(ent)
         return ent
+
+    def register(self, ent: _Entity) -> None:
+        """Append a source; every entity goes through here, so the latest person of
+        each name is known without a scan of all entities (quadratic in long texts)."""
+        self.entities.append(ent)
+        if ent.type == "person":
+            self._last_person[ent.name] = ent
 
     def _chain_person(self, pos: int, gender: str, *, after: int = -1, subject: bool = False) -> _Entity | None:
         """The nearest person-like name before pos (titles or two capitalised words, or
@@ -1487,7 +1512,7 @@ class _Resolver:
                     # no source yet: a name in any position ("... selling the gun. “...,” he said")
                     ent = self._chain_person(men.start, g)
                 if ent is not None:
-                    self.entities.append(ent)
+                    self.register(ent)
                     return ent.name, ent.start, ent.end, ent.type
             if found is not None:
                 if g in ("m", "f") and found.gender == "x":
@@ -1563,10 +1588,10 @@ class _Resolver:
             if name.lower() in lex.states:
                 name = raw  # "Malaysia's prosecutor" is a person, not "Malaysia"
             # a later mention of a known person: reuse its entity (keeps gender)
-            for ent in reversed(self.entities):
-                if ent.type == "person" and ent.name == name:
-                    ent2 = self.add(name, men.start, men.end, typ, gender if gender != "x" else ent.gender, plural)
-                    return name, men.start, men.end, ent2.type
+            ent = self._last_person.get(name)
+            if ent is not None:
+                ent2 = self.add(name, men.start, men.end, typ, gender if gender != "x" else ent.gender, plural)
+                return name, men.start, men.end, ent2.type
         elif typ != "anonymous":
             name = _POSS.sub("", raw) if raw[:1].isupper() else raw
         self.add(name, men.start, men.end, typ, gender, plural)
@@ -1781,7 +1806,19 @@ def extract_quotes(text: str) -> list[Quote]:
                       "fragments": ((cs, ce),), "sent": si, "sent_end": sj})
 
     # 2. indirect speech: the reported clause of each clause-taking frame
-    covered = [(it["start"], it["end"]) for it in items if it["kind"] == "direct"]
+    # what is covered (direct quotes, then accepted clauses) and the partial quotes a
+    # clause may take in, as sorted lists searched by bisect: the plain scans over all
+    # of them per clause were quadratic in long texts. Both are disjoint (quoted spans
+    # do not overlap, and a clause is accepted only off the covered spans, over the
+    # partial quotes it meets); should that ever fail, the plain scans are used.
+    covered = sorted((it["start"], it["end"]) for it in items if it["kind"] == "direct")
+    cov_starts, cov_ends = [c[0] for c in covered], [c[1] for c in covered]
+    partials = [it for it in items if it["kind"] == "partial"]  # text order
+    part_starts, part_ends = [it["start"] for it in partials], [it["end"] for it in partials]
+    part_dead = [False] * len(partials)
+    removed: set[int] = set()  # ids of items taken into a clause (dropped from items after this pass)
+    disjoint = all(cov_ends[j] <= cov_starts[j + 1] for j in range(len(covered) - 1)) \
+        and all(part_ends[j] <= part_starts[j + 1] for j in range(len(partials) - 1))
     # a frame that introduces a direct quotation reports nothing else ('“...,” Kasich
     # told a crowd in Berea, Ohio'): what follows its cue is an adjunct
     quote_frames = {id(it["frame"]) for it in items if it["kind"] == "direct" and it["frame"] is not None}
@@ -1825,36 +1862,51 @@ def extract_quotes(text: str) -> list[Quote]:
         cand_spans.sort(key=lambda sf: (not (sf[1].clause in ("bare", "listener") or text[max(0, sf[0][0] - 6) : sf[0][0]].rstrip().endswith("that")),
                                         sf[0][0] - sf[0][1]))
         for (cs, ce), f in cand_spans:
-            overlap = False
-            for ca, cb in covered:  # a loop, not any(genexpr): ~220 pairs an article
-                if not (ce <= ca or cs >= cb):
-                    overlap = True
-                    break
+            if disjoint:
+                # the last covered span starting before ce ends furthest
+                j = bisect.bisect_left(cov_starts, ce)
+                overlap = j > 0 and cov_ends[j - 1] > cs
+            else:
+                overlap = any(not (ce <= ca or cs >= cb) for ca, cb in zip(cov_starts, cov_ends))
             if overlap:
                 # a direct quote already covers that content
                 continue
-            # one pass; "not inner" is what `it not in inner` tested (equal items share
-            # their offsets, so they are all inner or all not)
+            # the partial quotes inside the clause, and those straddling its edge, in
+            # text order ("not inner" is what `it not in inner` tested: equal items share
+            # their offsets); a clause's own item never qualifies (it is covered)
             inner, cross = [], []
-            for it in items:
-                if it["kind"] == "partial":
-                    a, b = it["start"], it["end"]
-                    if cs <= a and b <= ce + 2:
-                        inner.append(it)
-                    elif not (ce <= a or cs >= b):
-                        cross.append(it)
+            if disjoint:
+                near = (partials[j] for j in range(bisect.bisect_right(part_ends, cs), bisect.bisect_left(part_starts, ce + 2))
+                        if not part_dead[j])
+            else:
+                near = (it for it in items if it["kind"] == "partial" and id(it) not in removed)
+            for it in near:
+                a, b = it["start"], it["end"]
+                if cs <= a and b <= ce + 2:
+                    inner.append(it)
+                elif not (ce <= a or cs >= b):
+                    cross.append(it)
             if cross:
                 # a quoted span straddles the clause edge: extend the clause over it
                 cs = min([cs] + [it["start"] for it in cross])
                 ce = max([ce] + [it["end"] for it in cross])
                 inner += cross
             for it in inner:
-                items.remove(it)
+                removed.add(id(it))
+            if disjoint:
+                for it in inner:
+                    part_dead[bisect.bisect_left(part_starts, it["start"])] = True
             kind = "partial" if inner else "indirect"
             frags = tuple(fr for it in inner for fr in it["fragments"])
             items.append({"start": cs, "end": ce, "kind": kind, "frame": f, "para": st.paragraph,
                           "fragments": frags, "sent": k, "sent_end": k})
-            covered.append((cs, ce))
+            j = bisect.bisect_left(cov_starts, cs)
+            if j > 0 and cov_ends[j - 1] > cs or j < len(cov_starts) and cov_starts[j] < ce:
+                disjoint = False  # not expected (see above); the plain scans from here on
+            cov_starts.insert(j, cs)
+            cov_ends.insert(j, ce)
+    if removed:
+        items = [it for it in items if id(it) not in removed]
 
     items.sort(key=lambda it: it["start"])
     # 3. drop overlaps (keep the earlier, longer)
@@ -1908,7 +1960,7 @@ def extract_quotes(text: str) -> list[Quote]:
                 after=max(prev.end if prev is not None else -1, paras[max(0, it["para"] - 1)][0] - 1))) is not None:
             # a person named as a subject since the last quote ("Trump almost seemed to
             # agree. “...”") speaks a quotation that has no frame of its own
-            resolver.entities.append(ent)
+            resolver.register(ent)
             spk = (ent.name, ent.start, ent.end, ent.type)
         elif prev is not None and prev.speaker and it["para"] - prev.paragraph <= (1 if it["kind"] == "direct" else 0):
             spk = (prev.speaker, prev.speaker_start, prev.speaker_end, prev.speaker_type)
