@@ -800,3 +800,94 @@ def test_subject_of_frameless_partial():
 )
 def test_object_pronouns_after_according_to(text, speaker, speaker_type):
     assert [(q.speaker, q.speaker_type) for q in extract_quotes(text)][-1:] == [(speaker, speaker_type)]
+
+
+@pytest.mark.parametrize("padding", [0, 1, 5, 40])
+def test_consecutive_frameless_partials_keep_their_own_subjects(padding):
+    # each frameless partial quote takes its own sentence's subject; the frames made for
+    # them on the fly once shared a cache slot when one was freed and its id reused
+    text = ("During the Carter years critics branded his films like “Night Riders” as “cheap and cynical”. "
+            "During the Reagan years, reviewers tagged “Lone Hill” as a “tired old western”. ") * 2 + "x " * padding
+    assert [q.speaker for q in extract_quotes(text)][:2] == ["Carter", "Reagan"]
+
+
+# ---- the fast forms of string and regex tests equal their plain definitions (speed work)
+
+_PIECES = st.lists(st.sampled_from(list("ab zA,.;:'’s\n\u00a0—–-") + ["that", "whether", "how", "why", "and ", "but ",
+                                                                       "added ", "--", "noting "]),
+                   max_size=30).map("".join)
+
+
+@given(_PIECES)
+def test_possessive_strip_equals_the_regex(s):
+    from analysis.quotes import _POSS, _strip_poss
+
+    assert _strip_poss(s) == _POSS.sub("", s)
+
+
+@given(_PIECES, st.integers(0, 200))
+def test_comma_before_and_word_at_equal_the_copies_they_replace(s, pos):
+    from analysis.quotes import _comma_before, _word_at
+
+    pos = min(pos, len(s))
+    assert _comma_before(s, pos) == s[:pos].rstrip().endswith(",")
+    assert _word_at(s, pos, "that ") == s[pos:].lstrip().startswith("that ")
+
+
+@given(_PIECES, st.text(alphabet="abhtw", min_size=1, max_size=4))
+def test_has_word_equals_membership_in_the_word_set(s, word):
+    import re
+
+    from analysis.quotes import _has_word
+
+    low = s.lower()
+    assert _has_word(low, word) == (word in set(re.findall(r"[a-z]+", low)))
+
+
+@settings(max_examples=300)
+@given(_PIECES, st.integers(0, 200), st.integers(0, 200))
+def test_reordered_clause_regexes_match_their_plain_forms(s, a, b):
+    import re
+
+    from analysis.quotes import _CLAUSE_BREAK, _THAT
+
+    plain_that = re.compile(r"\b(?:that|whether|how|why)\b")
+    plain_break = re.compile(
+        r",(?=\s+(?:but|adding|saying|noting|calling|according|referring|citing)\s|\s+and\s+(?=[a-z]{3,}ed\s)"
+        r"|\s+(?=[a-z]{3,}ed\s+(?:that|to)\s))|;|\s(?=[—–]\s|--\s|\s*and\s+(?=[a-z]{3,}ed\s))")
+    span = lambda m: m and m.span()  # noqa: E731
+    assert span(_THAT.search(s)) == span(plain_that.search(s))
+    assert span(_CLAUSE_BREAK.search(s, a, b)) == span(plain_break.search(s, a, b))
+
+
+_FULLEST_TEXTS = [
+    # equal lengths: the nearest before, else the first after
+    "Before anyone, Hillary Clinton spoke. Later Bill Clinton joined. Clinton said it was over. Chelsea Clinton agreed.",
+    # a longer chain wins wherever it is
+    "Hillary Clinton spoke first. Later Bill Clinton joined. Clinton said it was over.\n"
+    "Former President Bill Jefferson Clinton agreed. Mrs. Clinton left, and Clinton stayed.",
+]
+
+
+@pytest.mark.parametrize("text", _FULLEST_TEXTS)
+@pytest.mark.parametrize("name", ["Clinton", "Bill Clinton", "Mrs. Clinton", "Hillary", "Jefferson Clinton", "Nobody"])
+def test_fullest_is_the_nearest_longest_chain(text, name):
+    # the per-name candidate list answers as the rank loop it replaced: the longest
+    # index chain holding the core, the nearest before pos, else the first after it
+    from analysis.quotes import _lexicon, _person_core_cached, _Resolver
+
+    r = _Resolver(text, _lexicon(), [])
+    low = tuple(c.lower() for c in _person_core_cached(name))
+    answers = set()
+    for pos in range(0, len(text) + 1, 3):
+        best, rank = None, None
+        for s, cl, full in r.person_chains.get(low[0], ()) if low else ():
+            n = len(low)
+            if len(cl) > n and any(cl[k : k + n] == low for k in range(len(cl) - n + 1)):
+                key = (len(cl), s - pos if s < pos else pos - s - len(text))
+                if rank is None or key > rank:
+                    best, rank = full, key
+        answers.add(r.fullest(name, pos))
+        assert r.fullest(name, pos) == (best or " ".join(_person_core_cached(name)) or name)
+    if text is _FULLEST_TEXTS[0] and name == "Clinton":
+        assert answers == {"Hillary Clinton", "Bill Clinton", "Chelsea Clinton"}  # the tie-break is exercised
