@@ -328,6 +328,10 @@ def dfm(
     )
 
 
+#: Documents counted per batch by :func:`_count_terms`.
+_COUNT_BATCH = 1000
+
+
 def _count_terms(texts: Sequence[str], analyze: Any) -> tuple[sp.csr_matrix, np.ndarray]:
     """Documents x terms counts (CSR, int64) and the sorted vocabulary: ``CountVectorizer.fit_transform``'s result.
 
@@ -339,15 +343,19 @@ def _count_terms(texts: Sequence[str], analyze: Any) -> tuple[sp.csr_matrix, np.
     ``tests/test_terms.py`` checks the result equals ``CountVectorizer``'s on the same analyzer.
     """
     from collections import Counter, defaultdict
-    from itertools import chain, count
+    from itertools import chain, count, islice
 
-    counters = [Counter(analyze(text)) for text in texts]
-    indptr = np.zeros(len(counters) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, counters), dtype=np.int64, count=len(counters)), out=indptr[1:])
-    nnz = int(indptr[-1])
     vocab: defaultdict[str, int] = defaultdict(count().__next__)  # a new term gets the next number
-    first = np.fromiter(map(vocab.__getitem__, chain.from_iterable(counters)), dtype=np.int64, count=nnz)
-    counts = np.fromiter(chain.from_iterable(c.values() for c in counters), dtype=np.int64, count=nnz)
+    sizes, firsts, counted = [np.zeros(1, dtype=np.int64)], [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+    docs = iter(texts)
+    # in batches: a Counter per document of a whole corpus would hold far more than the arrays
+    while batch := [Counter(analyze(text)) for text in islice(docs, _COUNT_BATCH)]:
+        nnz = sum(map(len, batch))
+        sizes.append(np.fromiter(map(len, batch), dtype=np.int64, count=len(batch)))
+        firsts.append(np.fromiter(map(vocab.__getitem__, chain.from_iterable(batch)), dtype=np.int64, count=nnz))
+        counted.append(np.fromiter(chain.from_iterable(c.values() for c in batch), dtype=np.int64, count=nnz))
+    indptr = np.cumsum(np.concatenate(sizes))
+    first, counts = np.concatenate(firsts), np.concatenate(counted)
     terms = np.array(sorted(vocab), dtype=object)  # code point order, as CountVectorizer sorts
     column = np.empty(len(vocab), dtype=np.int64)
     column[np.fromiter(map(vocab.__getitem__, terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))

@@ -170,6 +170,19 @@ def test_counting_equals_countvectorizer_on_seed_corpus(ngram_max):
     assert x.dtype == np.int64 and (x.toarray() == expected).all()
 
 
+def test_counting_in_batches_equals_counting_at_once(monkeypatch):
+    import analysis.terms as T
+    from analysis.corpus import load_corpus
+
+    texts = load_corpus()["text"].tolist() + ["", "War, war; WAR — peace.", "peace"]
+    analyze = T._ngram_analyzer(2, True)
+    x, terms = T._count_terms(texts, analyze)
+    monkeypatch.setattr(T, "_COUNT_BATCH", 2)  # batch edges inside the corpus, one batch of one
+    xb, terms_b = T._count_terms(texts, analyze)
+    assert list(terms_b) == list(terms) and (xb != x).nnz == 0 and xb.shape == x.shape
+    assert T._count_terms([], analyze)[0].shape == (0, 0)
+
+
 @given(st.lists(st.lists(st.sampled_from(list("abcAB -'’.,é\n") + ["war ", "the ", "Kyiv ", "u.s. "]), max_size=40)
                 .map("".join), min_size=1, max_size=6))
 @settings(max_examples=150, deadline=None)
