@@ -484,9 +484,6 @@ def _repair_glued(p: str, g: _Glued, names: set[str] | None, last_words: set[str
         a, b = text.rfind(" ", 0, i) + 1, text.find(" ", i)
         return text[a:] if b < 0 else text[a:b]
 
-    def punct(m: re.Match[str], text: str) -> str | None:
-        return None if _URLISH.search(token(text, m.start())) else m.group(0) + " "
-
     def name_glued(m: re.Match[str], text: str) -> str | None:
         if not _starts_name(text, m.start(), prefixes):
             return None
